@@ -1,0 +1,1 @@
+"""Audiences: a workspace for go-to-market data (companies, people, segments, enrichment)."""

@@ -1,0 +1,1 @@
+"""The domain: plain Python, SQLModel and SQLAlchemy Core. Never imports reflex."""

@@ -1,0 +1,202 @@
+"""Tables of the data layer: workspaces, companies, people, tags and the field catalog.
+
+Every row carries workspace_id. Core fields are typed, indexed columns (the common
+filters); custom and enriched fields live in `attributes` (JSON, JSONB on PostgreSQL) and are
+described in the field catalog. Identity keys are unique per workspace, and a record with no
+identity key at all is refused by a CHECK constraint, because it could never be deduplicated.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _id() -> Any:
+    return Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+
+
+def _workspace_fk() -> Any:
+    return Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+
+
+def _attributes() -> Any:
+    return Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+
+
+def _timestamp(nullable: bool = False) -> Any:
+    """Naive UTC everywhere: the same value on SQLite (no time zones) and PostgreSQL."""
+    if nullable:
+        return Field(default=None, sa_type=sa.DateTime(), nullable=True)
+    return Field(default_factory=utcnow, sa_type=sa.DateTime(), nullable=False)
+
+
+def _indexes(table: str, columns: list[str]) -> list[sa.Index]:
+    """(workspace_id, column, id) per column: serves filters, sorted keyset pages, and counts."""
+    return [sa.Index(f"ix_{table}_ws_{col}", "workspace_id", col, "id") for col in columns]
+
+
+class Workspace(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = _timestamp()
+
+
+COMPANY_SORTABLE = [
+    "name", "domain", "industry", "employee_count", "annual_revenue", "country",
+    "city", "founded_year", "created_at", "updated_at",
+]
+
+
+class Company(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "domain", name="uq_company_domain"),
+        sa.UniqueConstraint("workspace_id", "linkedin_url", name="uq_company_linkedin"),
+        sa.UniqueConstraint("workspace_id", "crm_id", name="uq_company_crm_id"),
+        sa.CheckConstraint(
+            "domain IS NOT NULL OR linkedin_url IS NOT NULL OR crm_id IS NOT NULL",
+            name="ck_company_identity",
+        ),
+        *_indexes("company", [c for c in COMPANY_SORTABLE if c != "domain"]),
+    )
+
+    id: int | None = _id()
+    workspace_id: int = _workspace_fk()
+    name: str | None = Field(default=None, max_length=300)
+    domain: str | None = Field(default=None, max_length=253)
+    linkedin_url: str | None = Field(default=None, max_length=300)
+    website: str | None = Field(default=None, max_length=500)
+    industry: str | None = Field(default=None, max_length=100)
+    employee_count: int | None = None
+    annual_revenue: int | None = Field(default=None, sa_type=sa.BigInteger)
+    country: str | None = Field(default=None, max_length=2)
+    region: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=100)
+    founded_year: int | None = None
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    crm_id: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=40)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    archived_at: datetime | None = _timestamp(nullable=True)
+    attributes: dict = _attributes()
+
+
+PERSON_SORTABLE = [
+    "full_name", "email", "title", "seniority", "department", "company_domain",
+    "country", "city", "created_at", "updated_at",
+]
+
+
+class Person(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "email", name="uq_person_email"),
+        sa.UniqueConstraint("workspace_id", "linkedin_url", name="uq_person_linkedin"),
+        sa.UniqueConstraint("workspace_id", "phone", name="uq_person_phone"),
+        sa.UniqueConstraint("workspace_id", "crm_id", name="uq_person_crm_id"),
+        sa.CheckConstraint(
+            "email IS NOT NULL OR linkedin_url IS NOT NULL OR phone IS NOT NULL"
+            " OR crm_id IS NOT NULL",
+            name="ck_person_identity",
+        ),
+        sa.Index("ix_person_company_id", "company_id"),
+        *_indexes("person", [c for c in PERSON_SORTABLE if c != "email"]),
+    )
+
+    id: int | None = _id()
+    workspace_id: int = _workspace_fk()
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    linkedin_url: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=20)
+    title: str | None = Field(default=None, max_length=200)
+    seniority: str | None = Field(default=None, max_length=40)
+    department: str | None = Field(default=None, max_length=60)
+    company_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(BigId, sa.ForeignKey("company.id", ondelete="SET NULL")),
+    )
+    company_domain: str | None = Field(default=None, max_length=253)
+    country: str | None = Field(default=None, max_length=2)
+    city: str | None = Field(default=None, max_length=100)
+    crm_id: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=40)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    archived_at: datetime | None = _timestamp(nullable=True)
+    attributes: dict = _attributes()
+
+
+class Tag(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_tag_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _workspace_fk()
+    name: str = Field(max_length=80)
+    color: str | None = Field(default=None, max_length=20)
+
+
+class CompanyTag(SQLModel, table=True):
+    __tablename__ = "company_tag"
+    __table_args__ = (sa.Index("ix_company_tag_tag", "tag_id", "company_id"),)
+
+    company_id: int = Field(
+        sa_column=sa.Column(
+            BigId, sa.ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
+
+
+class PersonTag(SQLModel, table=True):
+    __tablename__ = "person_tag"
+    __table_args__ = (sa.Index("ix_person_tag_tag", "tag_id", "person_id"),)
+
+    person_id: int = Field(
+        sa_column=sa.Column(
+            BigId, sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
+
+
+class FieldDef(SQLModel, table=True):
+    """One entry of the field catalog: what a field is called, its type, and where it comes from."""
+
+    __tablename__ = "field_catalog"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "entity", "key", name="uq_field_catalog_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _workspace_fk()
+    entity: str = Field(max_length=20)  # "companies" | "people"
+    key: str = Field(max_length=80)
+    label: str = Field(max_length=120)
+    type: str = Field(max_length=20)  # text number date datetime boolean list
+    source: str = Field(max_length=20)  # core import crm enrichment custom
+    description: str = Field(default="", max_length=500)
+    is_core: bool = Field(default=False)
+    hidden: bool = Field(default=False)
+    created_at: datetime = _timestamp()
+
+
+TABLES = {"companies": Company, "people": Person}

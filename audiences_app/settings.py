@@ -1,0 +1,32 @@
+"""Every knob of the app, read from AUDIENCES_* environment variables (or a .env file)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUDIENCES_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'data' / 'audiences.db'}",
+        description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    workspace: str = Field(default="demo", description="Slug of the workspace the UI opens")
+    page_size: int = Field(default=50, ge=10, le=100, description="Rows per page in browsers")
+    count_cap: int = Field(default=10_000, ge=100, description="Counts above this show as 'N+'")
+    count_time_limit_ms: int = Field(
+        default=300, ge=10, description="Time allowed for an exact count before capping"
+    )
+    query_time_limit_ms: int = Field(
+        default=5_000, ge=100, description="Time limit for any query a user's click starts"
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     query_time_limit_ms: int = Field(
         default=5_000, ge=100, description="Time limit for any query a user's click starts"
     )
+    allowed_origins: str = Field(
+        default="http://localhost:3000,http://127.0.0.1:3000",
+        description="Comma-separated browser origins allowed to open the app's websocket",
+    )
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.allowed_origins.split(",") if origin.strip()]
 
 
 @lru_cache(maxsize=1)

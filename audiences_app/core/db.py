@@ -91,10 +91,15 @@ def time_limit(conn: Connection, milliseconds: int) -> Iterator[None]:
         finally:
             raw.set_progress_handler(None, 0)
     else:
+        previous = conn.exec_driver_sql("SHOW statement_timeout").scalar()
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
         try:
             yield
         except sa.exc.OperationalError as exc:
-            if "statement timeout" in str(exc) or "canceling statement" in str(exc):
+            if "statement timeout" in str(exc):
                 raise QueryTimeout(f"query took longer than {milliseconds} ms") from exc
             raise
+        conn.execute(
+            sa.text("SELECT set_config('statement_timeout', :previous, true)"),
+            {"previous": previous},
+        )

@@ -1,0 +1,5 @@
+"""`python -m audiences_app …` runs the command line."""
+
+from audiences_app.cli import main
+
+main()

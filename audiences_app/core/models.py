@@ -199,4 +199,52 @@ class FieldDef(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class Run(SQLModel, table=True):
+    """A durable piece of long work (import, enrichment, export…): progress lives here, not in memory."""
+
+    __table_args__ = (sa.Index("ix_run_ws_created", "workspace_id", "created_at"),
+                      sa.Index("ix_run_status", "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _workspace_fk()
+    kind: str = Field(max_length=40)
+    title: str = Field(default="", max_length=200)
+    status: str = Field(default="queued", max_length=20)
+    params: dict = _attributes()
+    total_items: int = 0
+    done_items: int = 0
+    failed_items: int = 0
+    skipped_items: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    created_by: str = Field(default="system", max_length=120)
+    created_at: datetime = _timestamp()
+    started_at: datetime | None = _timestamp(nullable=True)
+    finished_at: datetime | None = _timestamp(nullable=True)
+    updated_at: datetime = _timestamp()
+
+
+class RunItem(SQLModel, table=True):
+    """One unit of a run's work, claimed by a worker under a lease that expires if it dies."""
+
+    __tablename__ = "run_item"
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "seq", name="uq_run_item_seq"),
+        sa.Index("ix_run_item_claim", "status", "available_at", "id"),
+        sa.Index("ix_run_item_run_status", "run_id", "status"),
+    )
+
+    id: int | None = _id()
+    run_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("run.id", ondelete="CASCADE"), nullable=False))
+    seq: int
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    payload: dict = _attributes()
+    result: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_expires_at: datetime | None = _timestamp(nullable=True)
+    available_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
 TABLES = {"companies": Company, "people": Person}

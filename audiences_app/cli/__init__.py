@@ -1,4 +1,8 @@
-"""The command line: the same core functions the UI calls, for scripts, operators and CI."""
+"""The command line: the same core functions the UI calls, for scripts, operators and CI.
+
+The root group and the workspace commands live here; each further area adds its commands
+from a module of this package, registered at the bottom.
+"""
 
 from __future__ import annotations
 
@@ -108,3 +112,24 @@ def stats(ctx: Context, workspace: str | None, as_json: bool) -> None:
 
 def _counts_line(counts: dict[str, int]) -> str:
     return ", ".join(f"{value:,} {entity}" for entity, value in counts.items())
+
+
+@main.command()
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=50, show_default=True)
+@pass_context
+def worker(ctx: Context, batch_size: int) -> None:
+    """Run the durable-run worker on its own (the app runs one too), until Ctrl-C."""
+    import signal
+    import threading
+
+    from audiences_app.core.jobs import Worker
+    from audiences_app.core.run_kinds import handlers
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner = Worker(ctx.engine, handlers(), batch_size=batch_size)
+    click.echo(f"worker {runner.owner} serving: {', '.join(sorted(runner.handlers)) or 'no run kinds yet'}")
+    try:
+        runner.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()

@@ -1,0 +1,22 @@
+"""The registry of run kinds: which handler processes the items of each kind of durable run.
+
+Each area (imports, enrichment, exports…) registers its handler here with `register`, so the
+in-app worker and `python -m audiences_app worker` serve exactly the same kinds.
+"""
+
+from __future__ import annotations
+
+from audiences_app.core.jobs import Handler
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def register(kind: str, handler: Handler) -> None:
+    if kind in HANDLERS and HANDLERS[kind] is not handler:
+        raise ValueError(f"run kind {kind!r} is registered twice")
+    HANDLERS[kind] = handler
+
+
+def handlers() -> dict[str, Handler]:
+    """Every registered kind; importing the areas here registers their handlers."""
+    return dict(HANDLERS)

@@ -20,10 +20,14 @@ def run(tmp_path):
     return invoke
 
 
-def test_db_upgrade_reports_the_revision(run):
+def test_db_upgrade_reports_the_newest_revision(run):
+    from alembic.script import ScriptDirectory
+
+    from audiences_app.core.migrate import MIGRATIONS
+
     result = run("db", "upgrade")
     assert result.exit_code == 0
-    assert "database at revision 0001" in result.output
+    assert f"database at revision {ScriptDirectory(str(MIGRATIONS)).get_current_head()}" in result.output
 
 
 def test_stats_on_a_missing_workspace_says_what_to_do(run):

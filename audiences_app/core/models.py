@@ -73,6 +73,7 @@ class Company(SQLModel, table=True):
             "domain IS NOT NULL OR linkedin_url IS NOT NULL OR crm_id IS NOT NULL",
             name="ck_company_identity",
         ),
+        sa.Index("ix_company_ws_id", "workspace_id", "id"),
         *_indexes("company", [c for c in COMPANY_SORTABLE if c != "domain"]),
     )
 
@@ -116,6 +117,7 @@ class Person(SQLModel, table=True):
             name="ck_person_identity",
         ),
         sa.Index("ix_person_company_id", "company_id"),
+        sa.Index("ix_person_ws_id", "workspace_id", "id"),
         *_indexes("person", [c for c in PERSON_SORTABLE if c != "email"]),
     )
 

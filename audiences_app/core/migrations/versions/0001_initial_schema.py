@@ -59,6 +59,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_company_ws_city', ['workspace_id', 'city', 'id'], unique=False)
         batch_op.create_index('ix_company_ws_country', ['workspace_id', 'country', 'id'], unique=False)
         batch_op.create_index('ix_company_ws_created_at', ['workspace_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_company_ws_id', ['workspace_id', 'id'], unique=False)
         batch_op.create_index('ix_company_ws_employee_count', ['workspace_id', 'employee_count', 'id'], unique=False)
         batch_op.create_index('ix_company_ws_founded_year', ['workspace_id', 'founded_year', 'id'], unique=False)
         batch_op.create_index('ix_company_ws_industry', ['workspace_id', 'industry', 'id'], unique=False)
@@ -133,6 +134,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.create_index('ix_person_company_id', ['company_id'], unique=False)
+        batch_op.create_index('ix_person_ws_id', ['workspace_id', 'id'], unique=False)
         batch_op.create_index('ix_person_ws_city', ['workspace_id', 'city', 'id'], unique=False)
         batch_op.create_index('ix_person_ws_company_domain', ['workspace_id', 'company_domain', 'id'], unique=False)
         batch_op.create_index('ix_person_ws_country', ['workspace_id', 'country', 'id'], unique=False)
@@ -172,6 +174,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_person_ws_country')
         batch_op.drop_index('ix_person_ws_company_domain')
         batch_op.drop_index('ix_person_ws_city')
+        batch_op.drop_index('ix_person_ws_id')
         batch_op.drop_index('ix_person_company_id')
 
     op.drop_table('person')
@@ -186,6 +189,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_company_ws_name')
         batch_op.drop_index('ix_company_ws_industry')
         batch_op.drop_index('ix_company_ws_founded_year')
+        batch_op.drop_index('ix_company_ws_id')
         batch_op.drop_index('ix_company_ws_employee_count')
         batch_op.drop_index('ix_company_ws_created_at')
         batch_op.drop_index('ix_company_ws_country')

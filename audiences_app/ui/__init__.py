@@ -1,0 +1,1 @@
+"""The Reflex front door: pages, their states and shared components. Thin: every query is in core."""

@@ -1,0 +1,1 @@
+"""Pieces several pages use: the page frame, the record browser, notices."""

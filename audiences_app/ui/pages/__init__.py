@@ -1,0 +1,35 @@
+"""One module per page; PAGES lists them for the app to register."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import reflex as rx
+
+from audiences_app.ui import routes
+from audiences_app.ui.pages import (
+    companies, credits, data_hub, enrichments, jobs, people, segments, settings, tables,
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    route: str
+    title: str
+    component: Callable[[], rx.Component]
+    on_load: Any = None
+
+
+PAGES: list[Page] = [
+    Page(routes.COMPANIES, "Companies", companies.page, companies.CompaniesState.load),
+    Page(routes.PEOPLE, "People", people.page, people.PeopleState.load),
+    Page(routes.SEGMENTS, "Segments", segments.page),
+    Page(routes.TABLES, "Tables", tables.page),
+    Page(routes.ENRICHMENTS, "Enrichments", enrichments.page),
+    Page(routes.JOBS, "Jobs", jobs.page),
+    Page(routes.CREDITS, "Credits", credits.page),
+    Page(routes.DATA_HUB, "Data Hub", data_hub.page),
+    Page(routes.SETTINGS, "Settings", settings.page, settings.SettingsState.load),
+]

@@ -1,0 +1,12 @@
+"""Every page's URL, in one place: links, redirects and tests import them from here."""
+
+INDEX = "/"
+COMPANIES = "/companies"
+PEOPLE = "/people"
+SEGMENTS = "/segments"
+TABLES = "/tables"
+ENRICHMENTS = "/enrichments"
+JOBS = "/jobs"
+CREDITS = "/credits"
+DATA_HUB = "/data-hub"
+SETTINGS = "/settings"

@@ -1,0 +1,1 @@
+"""States shared by several pages; a page's own state lives beside it in pages/."""

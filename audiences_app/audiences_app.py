@@ -1,6 +1,15 @@
-"""The Reflex app: registers every page of the workspace; the pages themselves live in ui/pages."""
+"""The Reflex app: registers every page of the workspace and runs the durable-run worker."""
+
+import asyncio
+import contextlib
+import threading
 
 import reflex as rx
+
+from audiences_app.core.jobs import Worker
+from audiences_app.core.run_kinds import handlers
+from audiences_app.settings import get_settings
+from audiences_app.ui.db import engine
 
 from audiences_app.ui import routes
 from audiences_app.ui.pages import PAGES
@@ -28,3 +37,23 @@ app.add_page(
     title="Audiences",
     on_load=rx.redirect(routes.COMPANIES),
 )
+
+
+@contextlib.asynccontextmanager
+async def durable_run_worker():
+    """The worker lives as long as the app; `python -m audiences_app worker` adds more."""
+    if not get_settings().run_worker:
+        yield
+        return
+    stop = threading.Event()
+    worker = Worker(engine(), handlers())
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="durable-run-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join, 10)
+
+
+app.register_lifespan_task(durable_run_worker)

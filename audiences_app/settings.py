@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     query_time_limit_ms: int = Field(
         default=5_000, ge=100, description="Time limit for any query a user's click starts"
     )
+    run_worker: bool = Field(
+        default=True, description="Run the durable-run worker inside the app process"
+    )
     allowed_origins: str = Field(
         default="http://localhost:3000,http://127.0.0.1:3000",
         description="Comma-separated browser origins allowed to open the app's websocket",

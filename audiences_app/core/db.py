@@ -8,6 +8,8 @@ BEGIN instead of failing with "database is locked" half-way through.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# NaN and Infinity are not JSON: SQLite would store them and then fail every JSON query of the
+# workspace ("malformed JSON"), PostgreSQL refuses them. Refuse them at write time everywhere.
+_json_serializer = functools.partial(json.dumps, allow_nan=False)
 
 
 class QueryTimeout(Exception):
@@ -35,10 +40,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = sa.create_engine(
+            url, echo=echo, connect_args={"timeout": 30}, json_serializer=_json_serializer
+        )
         _tune_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+        json_serializer=_json_serializer,
+    )
 
 
 def _tune_sqlite(engine: Engine) -> None:

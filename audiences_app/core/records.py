@@ -71,8 +71,13 @@ def _table(entity: str) -> sa.Table:
     return TABLES[entity]
 
 
-def _where(conn: Connection, table: sa.Table, workspace_id: int, search: str) -> list:
+def _where(
+    conn: Connection, table: sa.Table, workspace_id: int, search: str, where: sa.ColumnElement | None
+) -> list:
+    """The workspace's live records, narrowed by quick search and by a caller's clause (a segment)."""
     clauses = [table.c.workspace_id == workspace_id, table.c.archived_at.is_(None)]
+    if where is not None:
+        clauses.append(where)
     term = " ".join(search.split())
     if len(term) > MAX_SEARCH_LENGTH:
         raise ValueError(f"Search is limited to {MAX_SEARCH_LENGTH} characters.")
@@ -135,10 +140,11 @@ def browse(
     sort: str = "id",
     descending: bool = False,
     search: str = "",
+    where: sa.ColumnElement | None = None,
     cursor: str | None = None,
     page_size: int = 50,
 ) -> RecordPage:
-    """One page of records, display-ready, and the cursor of the page after it."""
+    """One page of records (of those `where` keeps), display-ready, and the next page's cursor."""
     table = _table(entity)
     unknown = [c for c in columns if c not in COLUMNS[entity]]
     if unknown:
@@ -148,7 +154,7 @@ def browse(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"Page size must be between 1 and {MAX_PAGE_SIZE}.")
     key, row_id = table.c[sort], table.c.id
-    base = _where(conn, table, workspace_id, search)
+    base = _where(conn, table, workspace_id, search, where)
     selected = [row_id, *(table.c[c] for c in columns if c != "id")]
     if sort not in columns:
         selected.append(key.label("_sort_key"))
@@ -217,12 +223,13 @@ def count_records(
     entity: str,
     *,
     search: str = "",
+    where: sa.ColumnElement | None = None,
     cap: int = 10_000,
     time_limit_ms: int = 300,
 ) -> RecordCount:
     """Count up to `cap` within `time_limit_ms`: exact, a lower bound ("10,000+"), or unknown."""
     table = _table(entity)
-    limited = sa.select(sa.literal(1)).where(*_where(conn, table, workspace_id, search)).limit(cap + 1)
+    limited = sa.select(sa.literal(1)).where(*_where(conn, table, workspace_id, search, where)).limit(cap + 1)
     query = sa.select(sa.func.count()).select_from(limited.subquery())
     try:
         with conn.begin_nested() if conn.in_transaction() else conn.begin():
@@ -235,11 +242,14 @@ def count_records(
     return RecordCount(value=value, capped=False)
 
 
-def exact_count(conn: Connection, workspace_id: int, entity: str, *, search: str = "") -> int:
+def exact_count(
+    conn: Connection, workspace_id: int, entity: str, *, search: str = "",
+    where: sa.ColumnElement | None = None,
+) -> int:
     """The exact number of records matching `search`; may take seconds at millions of rows."""
     table = _table(entity)
     query = sa.select(sa.func.count()).select_from(table).where(
-        *_where(conn, table, workspace_id, search)
+        *_where(conn, table, workspace_id, search, where)
     )
     return conn.execute(query).scalar_one()
 

@@ -210,3 +210,17 @@ def test_entity_counts_include_every_record(loaded):
     engine, ws = loaded
     with engine.connect() as conn:
         assert records.entity_counts(conn, ws) == {"companies": 240, "people": 0}
+
+
+def test_a_callers_clause_narrows_pages_and_counts_alike(loaded):
+    engine, ws = loaded
+    table = Company.__table__
+    software = table.c.industry == "software"
+    with engine.connect() as conn:
+        expected = conn.execute(sa.select(sa.func.count()).select_from(table).where(
+            table.c.workspace_id == ws, software)).scalar_one()
+        pages = _all_pages(conn, ws, columns=["industry"], where=software)
+        assert {r["industry"] for p in pages for r in p} == {"software"}
+        assert sum(len(p) for p in pages) == expected
+        assert records.exact_count(conn, ws, "companies", where=software) == expected
+        assert records.count_records(conn, ws, "companies", where=software).value == expected

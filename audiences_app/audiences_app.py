@@ -11,11 +11,13 @@ from audiences_app.core.run_kinds import handlers
 from audiences_app.settings import get_settings
 from audiences_app.ui.db import engine
 
-from audiences_app.ui import routes
+from audiences_app.ui import downloads, routes
 from audiences_app.ui.pages import PAGES
 
 app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    # Exported files are fetched over HTTP from /_downloads, never sent through the websocket.
+    api_transformer=downloads.api(),
     style={
         "font_family": "Inter, ui-sans-serif, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
         "-webkit-font-smoothing": "antialiased",

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     query_time_limit_ms: int = Field(
         default=5_000, ge=100, description="Time limit for any query a user's click starts"
     )
+    downloads_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "downloads",
+        description="Where exports are written before the browser fetches them over HTTP",
+    )
     run_worker: bool = Field(
         default=True, description="Run the durable-run worker inside the app process"
     )

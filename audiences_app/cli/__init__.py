@@ -133,3 +133,8 @@ def worker(ctx: Context, batch_size: int) -> None:
         runner.run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
+
+
+from audiences_app.cli import data  # noqa: E402,F401  (import and export commands)
+from audiences_app.cli import segments  # noqa: E402,F401
+from audiences_app.cli import enrich  # noqa: E402,F401  (enrich, runs, credits and secret commands)

@@ -250,3 +250,217 @@ class RunItem(SQLModel, table=True):
 
 
 TABLES = {"companies": Company, "people": Person}
+
+
+class ImportLine(SQLModel, table=True):
+    """What an import run did with one line of its file, when there is something to keep.
+
+    Two kinds of entries: problems (outcome `rejected`, `value_skipped`, `truncated`) with the
+    column, the reason and the line's raw values, from which the reject report is written;
+    and `matched` entries naming an existing record that a line of this run already matched,
+    so that a later line of the same file naming it again merges as a duplicate (first row
+    wins) even when it comes in another chunk. Matched entries are dropped when the run ends.
+    """
+
+    __tablename__ = "import_line"
+    __table_args__ = (
+        sa.Index("ix_import_line_run_line", "run_id", "line"),
+        sa.Index("ix_import_line_run_record", "run_id", "record_id"),
+    )
+
+    id: int | None = _id()
+    run_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("run.id", ondelete="CASCADE"), nullable=False))
+    line: int
+    outcome: str = Field(max_length=20)  # rejected value_skipped truncated matched
+    column_name: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    record_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    raw: list | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+
+
+class Segment(SQLModel, table=True):
+    """A saved, dynamic segment: a name over one entity whose filter lives in its versions.
+
+    Membership is never stored; `last_count` only remembers how many records the current
+    version selected when it was last evaluated, for the Segments list. A live (not archived)
+    segment's name is unique in its workspace.
+    """
+
+    __table_args__ = (
+        sa.Index("ix_segment_ws_updated", "workspace_id", "updated_at"),
+        sa.Index(
+            "uq_segment_live_name", "workspace_id", "name", unique=True,
+            sqlite_where=sa.text("archived_at IS NULL"), postgresql_where=sa.text("archived_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _workspace_fk()
+    entity: str = Field(max_length=20)  # "companies" | "people"
+    name: str = Field(max_length=120)
+    owner: str = Field(max_length=120)
+    current_version: int = 1
+    last_count: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_evaluated_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    archived_at: datetime | None = _timestamp(nullable=True)
+
+
+class SegmentVersion(SQLModel, table=True):
+    """One saved filter of a segment. Versions are immutable: every save adds the next one."""
+
+    __tablename__ = "segment_version"
+    __table_args__ = (sa.UniqueConstraint("segment_id", "version", name="uq_segment_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("segment.id", ondelete="CASCADE"), nullable=False)
+    )
+    workspace_id: int = _workspace_fk()
+    version: int
+    filter: dict = _attributes()
+    note: str = Field(default="", max_length=500)
+    owner: str = Field(max_length=120)
+    created_at: datetime = _timestamp()
+
+
+class Secret(SQLModel, table=True):
+    """An API key or token of a workspace, encrypted (Fernet) with a key kept outside the database.
+
+    Only the enrichment providers read the value, at call time; `hosts` (comma-separated,
+    optional) names the only hosts it may be sent to.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_secret_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _workspace_fk()
+    name: str = Field(max_length=80)
+    ciphertext: str = Field(sa_type=sa.Text)
+    hosts: str = Field(default="", max_length=1000)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class EnrichmentConfig(SQLModel, table=True):
+    """A saved enrichment: providers and the mapping of their outputs to record fields.
+
+    `spec` is versioned: every change of it adds one to `version`, and a full run needs a
+    succeeded 10-row test run of the same version. `target` ({"filter": …} or {"segment": id})
+    is what the runs and auto-enrichment cover; changing it needs no new test.
+    """
+
+    __tablename__ = "enrichment_config"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "name", name="uq_enrichment_config_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = _workspace_fk()
+    name: str = Field(max_length=120)
+    entity: str = Field(max_length=20)
+    spec: dict = _attributes()
+    version: int = 1
+    target: dict = _attributes()
+    run_spend_limit_milli: int | None = Field(default=None, sa_type=sa.BigInteger)
+    auto_enrich: bool = Field(default=False)
+    auto_run_id: int | None = None
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class EnrichmentRun(SQLModel, table=True):
+    """What an enrichment run is of (config and version, test/full/auto) and what it cost."""
+
+    __tablename__ = "enrichment_run"
+    __table_args__ = (sa.Index("ix_enrichment_run_config", "config_id", "mode"),)
+
+    run_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("run.id", ondelete="CASCADE"), primary_key=True, autoincrement=False))
+    workspace_id: int = _workspace_fk()
+    config_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("enrichment_config.id", ondelete="CASCADE"), nullable=False))
+    config_version: int
+    mode: str = Field(max_length=10)  # test full auto
+    cached_items: int = 0
+    calls: int = 0
+    credits_milli: int = Field(default=0, sa_type=sa.BigInteger)
+    spend_limit_milli: int | None = Field(default=None, sa_type=sa.BigInteger)
+    stopped_reason: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class EnrichmentResult(SQLModel, table=True):
+    """A record's latest result for a config: the values written, and which provider won each."""
+
+    __tablename__ = "enrichment_result"
+    __table_args__ = (sa.UniqueConstraint("config_id", "record_id", name="uq_enrichment_result_record"),)
+
+    id: int | None = _id()
+    workspace_id: int = _workspace_fk()
+    config_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("enrichment_config.id", ondelete="CASCADE"), nullable=False))
+    record_id: int = Field(sa_type=sa.BigInteger)
+    status: str = Field(max_length=10)  # queued done failed skipped
+    data: dict = _attributes()
+    winners: dict = _attributes()
+    run_id: int | None = None
+    enriched_at: datetime = _timestamp()
+
+
+class EnrichmentCache(SQLModel, table=True):
+    """A provider's answer for one normalized input, so that asking again costs nothing."""
+
+    __tablename__ = "enrichment_cache"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "provider", "provider_version", "input_hash",
+                            name="uq_enrichment_cache_key"),
+    )
+
+    id: int | None = _id()
+    workspace_id: int = _workspace_fk()
+    provider: str = Field(max_length=80)
+    provider_version: str = Field(max_length=80)
+    input_hash: str = Field(max_length=64)
+    outputs: dict = _attributes()
+    fetched_at: datetime = _timestamp()
+
+
+class CreditLedger(SQLModel, table=True):
+    """Every change of a workspace's credit balance; an idempotency key makes each happen once.
+
+    Amounts are thousandths of a credit (integers, exact on every backend): negative for
+    charges, positive for grants and refunds. `balance_after_milli` is the balance right after.
+    """
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        sa.UniqueConstraint("idempotency_key", name="uq_credit_ledger_key"),
+        sa.Index("ix_credit_ledger_ws_created", "workspace_id", "created_at"),
+        sa.Index("ix_credit_ledger_run", "run_id"),
+    )
+
+    id: int | None = _id()
+    workspace_id: int = _workspace_fk()
+    kind: str = Field(max_length=10)  # grant charge refund
+    amount_milli: int = Field(sa_type=sa.BigInteger)
+    balance_after_milli: int = Field(sa_type=sa.BigInteger)
+    run_id: int | None = None
+    provider: str | None = Field(default=None, max_length=80)
+    entity: str | None = Field(default=None, max_length=20)
+    record_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    idempotency_key: str = Field(max_length=200)
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = _timestamp()
+
+
+class WorkspaceCredit(SQLModel, table=True):
+    """A workspace's credit balance and monthly spend limit (thousandths of a credit)."""
+
+    __tablename__ = "workspace_credit"
+
+    workspace_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True, autoincrement=False))
+    balance_milli: int = Field(default=0, sa_type=sa.BigInteger)
+    monthly_limit_milli: int | None = Field(default=None, sa_type=sa.BigInteger)
+    month: str = Field(default="", max_length=7)
+    month_spent_milli: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = _timestamp()

@@ -17,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from audiences_app.core import text_search
 from audiences_app.core.catalog import CORE_FIELDS, ENTITIES, catalog
-from audiences_app.core.db import QueryTimeout, is_sqlite, time_limit
+from audiences_app.core.db import QueryTimeout, time_limit
 from audiences_app.core.models import (
     COMPANY_SORTABLE, PERSON_SORTABLE, Company, CompanyTag, Person, PersonTag, Tag,
 )
@@ -32,7 +33,9 @@ SORTABLE: dict[str, list[str]] = {
     "companies": ["id", *COMPANY_SORTABLE],
     "people": ["id", *PERSON_SORTABLE],
 }
-SEARCHED: dict[str, tuple[str, ...]] = {"companies": ("name", "domain"), "people": ("full_name", "email")}
+# Quick search: "name or domain contains", as the segment operator `contains` compares (A–Z
+# case-insensitive), served by the trigram index on these columns.
+SEARCHED: dict[str, tuple[str, ...]] = {entity: text_search.SEARCHABLE[table.name] for entity, table in TABLES.items()}
 DEFAULT_COLUMNS: dict[str, list[str]] = {
     "companies": ["name", "domain", "industry", "employee_count", "country", "city", "created_at"],
     "people": ["full_name", "email", "title", "company_domain", "country", "created_at"],
@@ -82,13 +85,7 @@ def _where(
     if len(term) > MAX_SEARCH_LENGTH:
         raise ValueError(f"Search is limited to {MAX_SEARCH_LENGTH} characters.")
     if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        columns = [table.c[name] for name in SEARCHED[_entity_of(table)]]
-        if is_sqlite(conn):  # SQLite's LIKE ignores ASCII case already and can use no index either way
-            matches = [col.like(pattern, escape="\\") for col in columns]
-        else:
-            matches = [col.ilike(pattern, escape="\\") for col in columns]
-        clauses.append(sa.or_(*matches))
+        clauses.append(text_search.contains(table, SEARCHED[_entity_of(table)], term, conn.dialect.name))
     return clauses
 
 

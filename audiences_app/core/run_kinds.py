@@ -19,4 +19,6 @@ def register(kind: str, handler: Handler) -> None:
 
 def handlers() -> dict[str, Handler]:
     """Every registered kind; importing the areas here registers their handlers."""
+    from audiences_app.core.imports import run as _imports  # noqa: F401, PLC0415  (registers "import")
+    from audiences_app.core.enrichment import runs as _enrichment  # noqa: F401, PLC0415  (registers "enrich")
     return dict(HANDLERS)

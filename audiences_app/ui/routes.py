@@ -4,9 +4,20 @@ INDEX = "/"
 COMPANIES = "/companies"
 PEOPLE = "/people"
 SEGMENTS = "/segments"
+SEGMENT_NEW = "/segments/new"  # ?entity=companies|people&f=<filter>
+SEGMENT = "/segments/[segment_ref]"  # a saved segment: /segments/12, ?f=<filter> for an edited draft
 TABLES = "/tables"
 ENRICHMENTS = "/enrichments"
 JOBS = "/jobs"
 CREDITS = "/credits"
 DATA_HUB = "/data-hub"
 SETTINGS = "/settings"
+
+
+def segment(segment_id: int) -> str:
+    """The builder of one saved segment."""
+    return f"{SEGMENTS}/{segment_id}"
+
+
+def new_segment(entity: str) -> str:
+    return f"{SEGMENT_NEW}?entity={entity}"

@@ -10,17 +10,19 @@ from sqlmodel import SQLModel
 
 from audiences_app.core.catalog import CORE_FIELDS, catalog
 from audiences_app.core.db import write_transaction
+from audiences_app.core.migrate import include_name
 from audiences_app.core.models import Company, Person
 from audiences_app.core.workspaces import ensure_workspace
 
 
 def test_migrations_build_exactly_the_schema_the_models_describe(engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
 
-CHILD_TABLES = {"company_tag": "company", "person_tag": "person", "run_item": "run"}
+CHILD_TABLES = {"company_tag": "company", "person_tag": "person", "run_item": "run", "import_line": "run"}
 
 
 def test_every_table_carries_workspace_id_or_hangs_off_one_that_does():

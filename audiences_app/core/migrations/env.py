@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import audiences_app.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from audiences_app.core.migrate import include_name
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
@@ -17,6 +18,7 @@ context.configure(
     target_metadata=target_metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -12,6 +12,13 @@ and described in English.
 
 `fields` is `filter_fields(conn, workspace_id, entity)`: the catalog, plus `company.<key>` for
 people. Saved segments plug in through `segment_resolver`: segment id → its filter JSON.
+
+Over a workspace's data (catalog and saved segments resolved for you):
+
+    saved.py     saved segments and their versions, diff before saving, last counts
+    members.py   member pages, capped and exact counts, export, value suggestions
+    explain.py   per-clause counts (funnel) and why one record is in or out
+    resolve.py   the clause they share, and counts bounded by a time limit
 """
 
 from audiences_app.core.segments.compiler import (

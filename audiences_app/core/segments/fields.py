@@ -9,8 +9,8 @@ record, and these rules are where they could drift apart.
 
 What counts as a value (anything else is *empty*, and empty satisfies no positive operator):
 
-- text: the string without surrounding spaces, compared A–Z case-insensitively (`fold`);
-  '' and '   ' are empty. In JSON only strings are text.
+- text: the string without surrounding spaces, compared A–Z case-insensitively (`fold`, see
+  core/text_search.py); '' and '   ' are empty. In JSON only strings are text.
 - number: the column's integer; in JSON only JSON numbers (true, "12", [] are empty), so
   garbage never reaches a cast and never raises an SQL error.
 - boolean: JSON true/false only.
@@ -29,8 +29,8 @@ garbage ('2024-02-30'::date raises), and a filter must never fail on a record's 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 from audiences_app.core.catalog import CORE_FIELDS, ENTITIES, FIELD_TYPES, catalog
 from audiences_app.core.models import Company, CompanyTag, Person, PersonTag, Tag
 from audiences_app.core.segments.errors import FilterError, quoted
+from audiences_app.core.text_search import contains, fold, normalized
 
 TABLES: dict[str, sa.Table] = {"companies": Company.__table__, "people": Person.__table__}
 TAG_LINKS: dict[str, tuple[sa.Table, str]] = {
@@ -55,7 +56,6 @@ CORE_TYPES: dict[str, dict[str, str]] = {
 COMPANY_PREFIX = "company."
 DIALECTS = ("sqlite", "postgresql")
 
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _UNREADABLE_JSON_KEY = re.compile(r'["\\\x00-\x1f]')
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]|\Z)")
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -68,17 +68,6 @@ _REGEXES = {
     "date_only": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
     "datetime": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}",
 }
-
-
-def fold(text: str) -> str:
-    """Text as filters compare it: surrounding spaces removed, A–Z lower-cased.
-
-    Only ASCII letters fold, because that is all SQLite's lower() does (it has no Unicode
-    tables without ICU); PostgreSQL's lower() runs under COLLATE "C", which does the same, so
-    one filter selects the same records on both backends: 'ÉCOLE' matches 'École' but not
-    'école'.
-    """
-    return text.strip(" ").translate(_ASCII_LOWER)
 
 
 # -- resolving names ---------------------------------------------------------------------------
@@ -209,7 +198,9 @@ class SqlTarget:
     which is never NULL, because a NULL predicate would be lost by both a filter and its
     negation. `nonblank` is what else having a value takes (text: more than spaces). Lists
     have no scalar value, only `has_any(names)` and `nonblank`, both never NULL. `bind` turns
-    an operand into the parameter to compare with.
+    an operand into the parameter to compare with. `contains(term)`, on text columns, is the
+    substring test that a trigram index may serve (text_search.contains); without it the
+    operator scans `value` with LIKE, with the same results.
     """
 
     value: Any = None
@@ -217,6 +208,8 @@ class SqlTarget:
     nonblank: Any = sa.true()
     has_any: Callable[[tuple[str, ...]], Any] | None = None
     bind: Callable[[Any], Any] = _same
+    contains: Callable[[str], Any] | None = None
+    shown: Any = None  # text: the stored text, trimmed, to show (value suggestions)
 
 
 def sql_target(field: Field, dialect: str, workspace_id: int | None = None) -> SqlTarget:
@@ -230,8 +223,10 @@ def sql_target(field: Field, dialect: str, workspace_id: int | None = None) -> S
     column = table.c[field.key] if field.storage == "column" else None
     if field.type == "text":
         raw = column if column is not None else json.string()
+        substring = None if column is None else functools.partial(contains, table, (field.key,), dialect=dialect)
         return SqlTarget(
-            value=normalized(raw, dialect), guard=raw.is_not(None), nonblank=sa.func.trim(raw) != ""
+            value=normalized(raw, dialect), guard=raw.is_not(None), nonblank=sa.func.trim(raw) != "",
+            contains=substring, shown=sa.func.trim(raw),
         )
     if field.type == "list":
         return json.list(dialect)
@@ -243,14 +238,6 @@ def sql_target(field: Field, dialect: str, workspace_id: int | None = None) -> S
         value = json.number() if field.type == "number" else json.boolean()
     bind = _number_binder(dialect) if field.type == "number" else _same
     return SqlTarget(value=value, guard=value.is_not(None), bind=bind)
-
-
-def normalized(text: Any, dialect: str) -> Any:
-    """`fold` in SQL: lower(trim(x)), under COLLATE "C" on PostgreSQL (A–Z only, byte order)."""
-    trimmed = sa.func.trim(text)
-    if dialect == "postgresql":
-        trimmed = sa.collate(trimmed, "C")
-    return sa.func.lower(trimmed, type_=sa.String)
 
 
 def _number_binder(dialect: str) -> Callable[[Any], Any]:

@@ -34,6 +34,7 @@ from dateutil.relativedelta import relativedelta
 
 from audiences_app.core.models import utcnow
 from audiences_app.core.segments.fields import Field, SqlTarget, fold
+from audiences_app.core.text_search import like_pattern
 
 MAX_TEXT_LENGTH = 1_000
 MAX_LIST_LENGTH = 1_000
@@ -229,13 +230,8 @@ SEGMENT_ID = ValueShape("segment", "a saved segment's id", _segment_id, lambda s
 
 # -- builders shared by several entries ------------------------------------------------------------
 
-def _like(before: str, text: str, after: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return before + escaped + after
-
-
 def _matches(template: tuple[str, str]) -> Callable[[SqlTarget, str], Any]:
-    return lambda target, text: target.value.like(_like(template[0], text, template[1]), escape="\\")
+    return lambda target, text: target.value.like(like_pattern(template[0], text, template[1]), escape="\\")
 
 
 def range_sql(value: Any, bounds: Range) -> Any:
@@ -323,7 +319,8 @@ _EXISTS = {t: NO_VALUE for t in ("text", "number", "date", "datetime", "list")}
 _eq = Operator("eq", "is", "is {}", {"text": TEXT, "number": NUMBER},
                lambda t, x: t.value == x, operator.eq)
 _contains = Operator("contains", "contains", "contains {}", {"text": TEXT},
-                     _matches(("%", "%")), lambda v, x: x in v)
+                     lambda t, x: t.contains(x) if t.contains else _matches(("%", "%"))(t, x),
+                     lambda v, x: x in v)
 _in = Operator("in", "is any of", "is any of {}", {"text": TEXT_LIST},
                lambda t, x: t.value.in_(x), lambda v, x: v in x)
 _between = Operator("between", "is between", "is between {}",

@@ -179,7 +179,11 @@ def _empty(state: Browser) -> rx.Component:
     )
 
 
-def _table(state: Browser) -> rx.Component:
+def records_table(state: Browser, empty: rx.Component | None = None) -> rx.Component:
+    """One page of rows with sortable headers; `empty` replaces the "no records" notice.
+
+    Any state with the attributes used here fits (the segment builder's member table too).
+    """
     return rx.box(
         rx.table.root(
             rx.table.header(
@@ -192,7 +196,7 @@ def _table(state: Browser) -> rx.Component:
             width="100%",
         ),
         # After a failed query the callout above says why; "no companies" would mislead.
-        rx.cond((state.rows.length() == 0) & (state.error == ""), _empty(state)),
+        rx.cond((state.rows.length() == 0) & (state.error == ""), _empty(state) if empty is None else empty),
         width="100%",
         max_height="calc(100vh - 210px)",
         overflow="auto",
@@ -202,7 +206,7 @@ def _table(state: Browser) -> rx.Component:
     )
 
 
-def _pager(state: Browser) -> rx.Component:
+def records_pager(state: Browser) -> rx.Component:
     return rx.hstack(
         rx.text(
             rx.text(state.range_label, id="page-range", as_="span"),
@@ -254,26 +258,7 @@ def record_drawer(state: Browser) -> rx.Component:
     return rx.cond(
         state.drawer_open,
         rx.vstack(
-            rx.hstack(
-                rx.vstack(
-                    rx.text(state.singular, size="1", weight="medium", color=MUTED,
-                            text_transform="uppercase", letter_spacing="0.06em"),
-                    rx.heading(state.detail_title, size="5", id="record-drawer-title"),
-                    spacing="1",
-                    min_width="0",
-                ),
-                rx.spacer(),
-                rx.icon_button(
-                    rx.icon("x", size=16),
-                    on_click=state.close_record,
-                    id="record-drawer-close",
-                    variant="ghost",
-                    color_scheme="gray",
-                    aria_label="Close",
-                ),
-                width="100%",
-                align="start",
-            ),
+            side_panel_header(state.singular, state.detail_title, state.close_record, "record-drawer"),
             rx.separator(size="4"),
             error_callout(state.detail_error, "record-drawer-error"),
             rx.data_list.root(rx.foreach(state.detail, _detail_field), size="2", width="100%"),
@@ -292,32 +277,62 @@ def record_drawer(state: Browser) -> rx.Component:
                     border_top=f"1px solid {rx.color('gray', 4)}",
                 ),
             ),
-            id="record-drawer",
-            role="dialog",
-            aria_label="Record",
-            spacing="4",
-            position="fixed",
-            top="0",
-            right="0",
-            height="100vh",
-            width="460px",
-            max_width="100vw",
-            padding="20px 24px",
-            overflow_y="auto",
-            background=rx.color("gray", 1),
-            border_left=f"1px solid {rx.color('gray', 5)}",
-            box_shadow="-12px 0 32px rgba(15, 23, 42, 0.08)",
-            z_index="30",
+            **side_panel_style("record-drawer", "Record"),
         ),
     )
+
+
+def side_panel_header(kicker, title, on_close, element_id: str) -> rx.Component:
+    """A side panel's kicker, title (`<id>-title`) and close button (`<id>-close`)."""
+    return rx.hstack(
+        rx.vstack(
+            rx.text(kicker, size="1", weight="medium", color=MUTED, text_transform="uppercase", letter_spacing="0.06em"),
+            rx.heading(title, size="5", id=f"{element_id}-title"),
+            spacing="1",
+            min_width="0",
+        ),
+        rx.spacer(),
+        rx.icon_button(
+            rx.icon("x", size=16),
+            on_click=on_close,
+            id=f"{element_id}-close",
+            variant="ghost",
+            color_scheme="gray",
+            aria_label="Close",
+        ),
+        width="100%",
+        align="start",
+    )
+
+
+def side_panel_style(element_id: str, label: str) -> dict:
+    """A panel fixed to the right edge over the page (the rows stay clickable beside it)."""
+    return {
+        "id": element_id,
+        "role": "dialog",
+        "aria_label": label,
+        "spacing": "4",
+        "position": "fixed",
+        "top": "0",
+        "right": "0",
+        "height": "100vh",
+        "width": "460px",
+        "max_width": "100vw",
+        "padding": "20px 24px",
+        "overflow_y": "auto",
+        "background": rx.color("gray", 1),
+        "border_left": f"1px solid {rx.color('gray', 5)}",
+        "box_shadow": "-12px 0 32px rgba(15, 23, 42, 0.08)",
+        "z_index": "30",
+    }
 
 
 def record_browser(state: Browser) -> rx.Component:
     return rx.vstack(
         error_callout(state.error, "records-error"),
         _toolbar(state),
-        _table(state),
-        _pager(state),
+        records_table(state),
+        records_pager(state),
         record_drawer(state),
         spacing="3",
         width="100%",

@@ -10,8 +10,9 @@ import reflex as rx
 
 from audiences_app.ui import routes
 from audiences_app.ui.pages import (
-    companies, credits, data_hub, enrichments, jobs, people, segments, settings, tables,
+    companies, credits, data_hub, enrichments, jobs, people, segment_builder, segments, settings, tables,
 )
+from audiences_app.ui.state.segment_builder import SegmentBuilderState
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ class Page:
 PAGES: list[Page] = [
     Page(routes.COMPANIES, "Companies", companies.page, companies.CompaniesState.load),
     Page(routes.PEOPLE, "People", people.page, people.PeopleState.load),
-    Page(routes.SEGMENTS, "Segments", segments.page),
+    Page(routes.SEGMENTS, "Segments", segments.page, segments.SegmentsState.load),
+    # Reflex wants a dynamic route added before a static one that shares its page function;
+    # in the browser /segments/new still wins over /segments/[segment_ref].
+    Page(routes.SEGMENT, "Segment", segment_builder.page, SegmentBuilderState.load),
+    Page(routes.SEGMENT_NEW, "New segment", segment_builder.page, SegmentBuilderState.load),
     Page(routes.TABLES, "Tables", tables.page),
     Page(routes.ENRICHMENTS, "Enrichments", enrichments.page),
     Page(routes.JOBS, "Jobs", jobs.page),

@@ -54,7 +54,7 @@ def test_values_are_bound_parameters_never_sql_text(dialect):
      "company.created_at IS NOT NULL AND company.created_at >= ? AND company.created_at < ?"),
     (c("industry", "in", ["software", "biotech"]),
      "company.industry IS NOT NULL AND lower(trim(company.industry)) IN (__[POSTCOMPILE_lower_1])"),
-    (c("name", "contains", "acme"), "company.name IS NOT NULL AND lower(trim(company.name)) LIKE ? ESCAPE '\\'"),
+    (c("city", "contains", "acme"), "company.city IS NOT NULL AND lower(trim(company.city)) LIKE ? ESCAPE '\\'"),
     (c("name", "is_empty"), "NOT (company.name IS NOT NULL AND trim(company.name) != ?)"),
     ({"and": []}, "1"),
     ({"or": []}, "0"),

@@ -1,0 +1,160 @@
+"""Text as filters and quick search compare it, and substring search served by trigram indexes.
+
+Text compares folded: surrounding spaces removed, A–Z lower-cased (`fold` in Python,
+`normalized` in SQL). Only ASCII letters fold, because that is all SQLite's lower() does (it
+has no Unicode tables without ICU); PostgreSQL's lower() runs under COLLATE "C", which does
+the same, so one filter selects the same records on both backends: 'ÉCOLE' matches 'École'
+but not 'école'.
+
+`contains` — the segment operator and the record browsers' quick search — is a scan with
+LIKE '%term%' unless a trigram index serves it. The columns in SEARCHABLE have one
+(migration 0005):
+
+- SQLite: an FTS5 table `<table>_fts` with the trigram tokenizer, external content over the
+  table, kept in step by triggers. A term becomes a phrase query (`{name} : "te""rm"`, the
+  term quoted as an FTS5 string, so that `AND`, `*`, `NEAR(` or `"` in it are plain text),
+  and `id IN (the rowids it finds)` narrows the rows.
+- PostgreSQL: a GIN pg_trgm index on lower(column); `lower(column) ILIKE '%term%'` is what
+  it serves.
+
+Either way the index only narrows: the exact folded LIKE still decides, so results are those
+of the scan, row for row. The index never loses a match: the FTS5 tokenizer folds case over
+all of Unicode and ILIKE ignores case, so both keep every row the ASCII-only fold keeps (and
+perhaps a few more, which the exact test then drops). Terms shorter than three characters
+have no trigram and are scanned; on PostgreSQL so are terms without three letters or digits
+in a row, from which pg_trgm extracts no trigram.
+
+Bulk loads into an empty table stop maintaining the index row by row (`suspend`) and build it
+once at the end (`resume`): on SQLite the FTS triggers more than double the time of a demo
+load, and a rebuild costs a fraction of it.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+SEARCHABLE: dict[str, tuple[str, ...]] = {"company": ("name", "domain"), "person": ("full_name", "email")}
+"""Per table, the text columns that have a trigram index."""
+MIN_TRIGRAM_TERM = 3
+_TRIGGERS = ("insert", "delete", "update")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_PG_TRIGRAM = re.compile(r"[^\W_]{3}")  # pg_trgm builds trigrams from runs of letters and digits
+_INDEX_OBJECTS = re.compile(
+    rf"(?:{'|'.join(SEARCHABLE)})_fts(?:_\w+)?|ix_(?:{'|'.join(SEARCHABLE)})_\w+_trgm"
+)
+
+
+def fold(text: str) -> str:
+    """Text as filters compare it: surrounding spaces removed, A–Z lower-cased."""
+    return text.strip(" ").translate(_ASCII_LOWER)
+
+
+def normalized(text: Any, dialect: str) -> Any:
+    """`fold` in SQL: lower(trim(x)), under COLLATE "C" on PostgreSQL (A–Z only, byte order)."""
+    trimmed = sa.func.trim(text)
+    if dialect == "postgresql":
+        trimmed = sa.collate(trimmed, "C")
+    return sa.func.lower(trimmed, type_=sa.String)
+
+
+def like_pattern(before: str, text: str, after: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') matching `text` literally between `before` and `after`."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return before + escaped + after
+
+
+def contains(table: sa.Table, columns: Sequence[str], term: str, dialect: str) -> sa.ColumnElement[bool]:
+    """Rows where one of `columns`, folded, contains `term`, folded; the trigram index serves
+    it when all the columns have one and the term is long enough."""
+    folded = fold(term)
+    pattern = like_pattern("%", folded, "%")
+    exact = sa.or_(*(normalized(table.c[c], dialect).like(pattern, escape="\\") for c in columns))
+    candidates = _indexed_candidates(table, columns, folded, pattern, dialect)
+    return exact if candidates is None else sa.and_(candidates, exact)
+
+
+def _indexed_candidates(
+    table: sa.Table, columns: Sequence[str], term: str, pattern: str, dialect: str
+) -> sa.ColumnElement[bool] | None:
+    """A clause the index answers that keeps every row `contains` keeps; None if it cannot."""
+    indexed = SEARCHABLE.get(table.name, ())
+    if not columns or any(c not in indexed for c in columns) or len(term) < MIN_TRIGRAM_TERM or "\x00" in term:
+        return None
+    if dialect == "sqlite":
+        fts = sa.table(f"{table.name}_fts", sa.column("rowid"), sa.column(f"{table.name}_fts"))
+        query = "{" + " ".join(columns) + "} : " + '"' + term.replace('"', '""') + '"'
+        hits = sa.select(fts.c.rowid).where(fts.c[f"{table.name}_fts"].op("MATCH")(query))
+        return table.c.id.in_(hits)
+    if not _PG_TRIGRAM.search(term):
+        return None
+    return sa.or_(*(sa.func.lower(table.c[c]).ilike(pattern, escape="\\") for c in columns))
+
+
+# -- keeping the index -------------------------------------------------------------------------
+
+def is_index_object(name: str) -> bool:
+    """Whether a table or index name belongs to the trigram index (FTS5 tables and their
+    shadow tables, GIN indexes): schema comparisons leave these to migration 0005."""
+    return _INDEX_OBJECTS.fullmatch(name) is not None
+
+
+def _sqlite_triggers(table: str) -> list[str]:
+    fts, columns = f"{table}_fts", SEARCHABLE[table]
+    names = ", ".join(columns)
+    delete = (f"INSERT INTO {fts}({fts}, rowid, {names}) "
+              f"VALUES ('delete', old.id, {', '.join('old.' + c for c in columns)});")
+    insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {', '.join('new.' + c for c in columns)});"
+    return [
+        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
+        f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END",
+        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} BEGIN {delete} {insert} END",
+    ]
+
+
+def _pg_indexes(table: str) -> dict[str, str]:
+    return {f"ix_{table}_{c}_trgm": f"lower({c}) gin_trgm_ops" for c in SEARCHABLE[table]}
+
+
+def suspend(conn: Connection, table: sa.Table) -> None:
+    """Stop keeping `table`'s trigram index row by row, for a bulk load into the empty table:
+    SQLite drops the FTS triggers, PostgreSQL the GIN indexes. `resume` builds it again."""
+    if table.name not in SEARCHABLE:
+        return
+    if conn.dialect.name == "sqlite":
+        for trigger in _TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table.name}_fts_{trigger}")
+    else:
+        for index in _pg_indexes(table.name):
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+
+
+def resume(conn: Connection, table: sa.Table) -> None:
+    """Make `table`'s trigram index whole again after `suspend` (or an interrupted load):
+    nothing to do when it is complete; otherwise recreate what is missing and build it over
+    every row once. A database without the index (not migrated to 0005) is left alone."""
+    if table.name not in SEARCHABLE:
+        return
+    fts = f"{table.name}_fts"
+    if conn.dialect.name == "sqlite":
+        present = set(conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name LIKE ?", (f"{fts}%",)
+        ).scalars())
+        triggers = {f"{fts}_{t}" for t in _TRIGGERS}
+        if fts not in present or triggers <= present:
+            return
+        for trigger in triggers & present:
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        for statement in _sqlite_triggers(table.name):
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+        return
+    if conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first() is None:
+        return
+    for index, expression in _pg_indexes(table.name).items():
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {index} ON {table.name} USING gin ({expression})")

@@ -240,7 +240,8 @@ def spend_over_time(conn: Connection, workspace_id: int, *, days: int = 30, by: 
     titles = {}
     if by == "run":
         ids = {r.key for r in rows if r.key is not None}
-        titles = dict(conn.execute(sa.select(RUN.c.id, RUN.c.title).where(RUN.c.id.in_(ids))).all()) if ids else {}
+        titles = dict(conn.execute(sa.select(RUN.c.id, RUN.c.title).where(
+            RUN.c.id.in_(ids), RUN.c.workspace_id == workspace_id)).all()) if ids else {}
     return [{"day": str(r.day)[:10], "key": r.key,
              "label": (titles.get(r.key, f"Run #{r.key}") if by == "run" else r.key) or "—",
              "credits": to_credits(int(r.spent))} for r in rows]

@@ -163,18 +163,24 @@ def estimate(conn: Connection, workspace_id: int, plan: Plan, record_ids: list[i
     return result
 
 
+def _credits_text(value: float) -> str:
+    """1234.5 → '1,234.5'; never scientific notation."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
 def _warnings(e: Estimate) -> list[str]:
+    c = _credits_text
     warnings = []
     if e.credits > 0 and e.credits > credits.WARN_SHARE * max(e.balance, 0):
         share = f"{100 * e.credits / e.balance:.0f}% of" if e.balance > 0 else "more than"
-        warnings.append(f"This run is expected to use {e.credits:,.3g} credits, {share} the balance of "
-                        f"{e.balance:,.3g} credits.")
+        warnings.append(f"This run is expected to use {c(e.credits)} credits, {share} the balance of "
+                        f"{c(e.balance)} credits.")
     if e.max_credits > e.spendable:
-        warnings.append(f"It may need up to {e.max_credits:,.3g} credits but only {e.spendable:,.3g} can be spent now: "
+        warnings.append(f"It may need up to {c(e.max_credits)} credits but only {c(e.spendable)} can be spent now: "
                         "it will stop cleanly when the budget runs out.")
     if e.run_limit is not None and e.max_credits > e.run_limit:
-        warnings.append(f"Its spend limit of {e.run_limit:,.3g} credits may stop it before it ends "
-                        f"(up to {e.max_credits:,.3g} may be needed).")
+        warnings.append(f"Its spend limit of {c(e.run_limit)} credits may stop it before it ends "
+                        f"(up to {c(e.max_credits)} may be needed).")
     return warnings
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropIndex
 
 from audiences_app.core import text_search
 from audiences_app.core.db import is_sqlite, write_transaction
@@ -216,18 +217,17 @@ def indexes_deferred(
     `on_rebuilt(name)` follows each one. If the process dies first, `ensure_indexes` (which
     loaders call before they start) rebuilds what is missing.
     """
-    secondary = [index for index in table.indexes if not index.unique]
-    quoted = engine.dialect.identifier_preparer.format_table(table)
+    preparer = engine.dialect.identifier_preparer
+    quoted = preparer.format_table(table)
     with write_transaction(engine) as conn:
         empty = conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
-        indexes = secondary if empty else []
+        present = _index_names(conn, table) if empty else set()
+        indexes = [index for index in table.indexes if not index.unique and index.name in present]
         foreign_keys = _foreign_keys(conn, table) if empty and not is_sqlite(conn) else []
         for index in indexes:
-            index.drop(conn)
+            conn.execute(DropIndex(index))
         for name, _ in foreign_keys:
-            conn.exec_driver_sql(
-                f"ALTER TABLE {quoted} DROP CONSTRAINT {engine.dialect.identifier_preparer.quote_identifier(name)}"
-            )
+            conn.exec_driver_sql(f"ALTER TABLE {quoted} DROP CONSTRAINT {preparer.quote_identifier(name)}")
         if empty:
             text_search.suspend(conn, table)
     search = [f"{table.name} text search"] if empty and table.name in text_search.SEARCHABLE else []
@@ -238,7 +238,7 @@ def indexes_deferred(
             with write_transaction(engine) as conn:
                 if not is_sqlite(conn):  # sort in memory, not in temporary files
                     conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-                index.create(conn, checkfirst=True)
+                conn.execute(CreateIndex(index, if_not_exists=True))
             if on_rebuilt:
                 on_rebuilt(index.name)
         if empty:
@@ -263,7 +263,8 @@ def indexes_deferred(
 def _restore_foreign_key(engine: Engine, quoted_table: str, name: str, definition: str) -> None:
     """Add a foreign key back; if loaded rows break it, keep it for new rows (NOT VALID) and
     raise the violation, which names the key and a row."""
-    add = f"ALTER TABLE {quoted_table} ADD CONSTRAINT {engine.dialect.identifier_preparer.quote_identifier(name)} {definition}"
+    quoted_name = engine.dialect.identifier_preparer.quote_identifier(name)
+    add = f"ALTER TABLE {quoted_table} ADD CONSTRAINT {quoted_name} {definition}"
     try:
         with write_transaction(engine) as conn:
             conn.exec_driver_sql(add)
@@ -278,7 +279,7 @@ def ensure_indexes(engine: Engine, table: sa.Table) -> None:
     search index and, on PostgreSQL, its foreign keys (as the models declare them)."""
     with write_transaction(engine) as conn:
         for index in table.indexes:
-            index.create(conn, checkfirst=True)
+            conn.execute(CreateIndex(index, if_not_exists=True))
         text_search.resume(conn, table)
         if not is_sqlite(conn):
             present = {
@@ -287,7 +288,16 @@ def ensure_indexes(engine: Engine, table: sa.Table) -> None:
             }
             for constraint in table.foreign_key_constraints:
                 if (tuple(constraint.column_keys), constraint.referred_table.name) not in present:
-                    conn.execute(sa.schema.AddConstraint(constraint))
+                    conn.execute(AddConstraint(constraint))
+
+
+def _index_names(conn: Connection, table: sa.Table) -> set[str]:
+    """Names of the indexes the database has on `table` (without reflecting them)."""
+    if is_sqlite(conn):
+        query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = :table AND schemaname = current_schema()"
+    return set(conn.execute(sa.text(query), {"table": table.name}).scalars())
 
 
 def _foreign_keys(conn: Connection, table: sa.Table) -> list[tuple[str, str]]:

@@ -10,7 +10,8 @@ TABLES = "/tables"
 ENRICHMENTS = "/enrichments"
 JOBS = "/jobs"
 CREDITS = "/credits"
-DATA_HUB = "/data-hub"
+DATA_HUB = "/data-hub"  # ?entity=companies|people
+DATA_HUB_IMPORT = "/data-hub/import"
 SETTINGS = "/settings"
 
 

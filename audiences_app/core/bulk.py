@@ -4,9 +4,16 @@ Imports, the demo loader and enrichment all write through `bulk_insert`, so that
 value encoding and error handling are decided once:
 
 - SQLite: the raw sqlite3 `executemany` over tuples with one prepared INSERT, in chunks.
-  Measured on 100k company rows (bench/README.md): raw executemany 80k rows/s,
-  `Connection.exec_driver_sql` 55-65k rows/s, Core `insert()` with dicts 37k rows/s.
-- PostgreSQL: `COPY … FROM STDIN` through psycopg 3 (`write_row`), which beats any INSERT.
+  Measured on 100k company rows (bench/README.md): raw executemany 77-82k rows/s,
+  multi-row VALUES 65-69k, `Connection.exec_driver_sql` 55-65k, Core `insert()` with
+  dicts 37k.
+- PostgreSQL: `COPY … FROM STDIN` through psycopg 3 (`write_row`, text format), which
+  beats any INSERT; JSON goes as its text, which the server parses into JSONB.
+
+For a large load into an empty table, `indexes_deferred` stops maintaining secondary
+indexes (and, on PostgreSQL, foreign keys) row by row and builds them once at the end;
+`claim_next_id`/`reset_id_sequence` let a loader assign ids itself, so that rows loaded
+later can refer to rows loaded earlier without reading them back.
 
 Values are stored exactly as SQLAlchemy Core would store them, so rows written here and rows
 written by the ORM compare equal in SQL: datetimes become naive UTC (an aware datetime is
@@ -86,7 +93,9 @@ def bulk_insert(
         statement = f"COPY {target} FROM STDIN"
         write = _copy
     else:
-        raise NotImplementedError(f"bulk_insert supports SQLite and PostgreSQL, not {conn.dialect.name}")
+        raise NotImplementedError(
+            f"bulk_insert supports SQLite and PostgreSQL, not {conn.dialect.name}"
+        )
     try:
         return write(raw, statement, chunks)
     except conn.dialect.loaded_dbapi.Error as exc:
@@ -180,17 +189,16 @@ def _sqlite_datetime(processor: Encoder | None) -> Encoder:
     """SQLAlchemy's SQLite text format ('YYYY-MM-DD HH:MM:SS.ffffff') without its cost.
 
     Plain naive datetimes take the C `isoformat`, which writes exactly that text; anything
-    else (None, dates, subclasses such as pandas Timestamp, wrong types) goes through
-    SQLAlchemy's own processor, which formats it or raises a clear TypeError.
+    else (None, dates, aware datetimes once in UTC, subclasses such as pandas Timestamp,
+    wrong types) goes through SQLAlchemy's own processor, which formats it or raises a
+    clear TypeError.
     """
     assert processor is not None
 
     def encode(value: Any) -> Any:
-        if value.__class__ is datetime:
-            if value.tzinfo is None:
-                return value.isoformat(" ", "microseconds")
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return processor(value)
+        if value.__class__ is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return processor(_naive_utc(value))
 
     return encode
 

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from audiences_app.core import demo
 from audiences_app.core.catalog import FIELD_TYPES
-from audiences_app.core.db import write_transaction
+from audiences_app.core.db import make_engine, write_transaction
+from audiences_app.core.migrate import upgrade
 from audiences_app.core.demo import DEMO_EPOCH, HISTORY, DemoReport, DemoWorkspaceNotEmpty, load_demo
 from audiences_app.core.models import Company, CompanyTag, FieldDef, Person, PersonTag, Tag
 from audiences_app.core.normalize import (
@@ -133,6 +134,19 @@ def test_progress_is_reported_after_every_chunk(loaded):
         stages[stage].append((done, total))
     assert stages["companies"] == [(250, 600), (500, 600), (600, 600)]
     assert stages["people"] == [(n, PEOPLE) for n in (*range(250, PEOPLE, 250), PEOPLE)]
+
+
+def test_a_load_into_empty_tables_builds_the_indexes_once_at_the_end(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    upgrade(engine)
+    expected = {i.name for t in (COMPANY, PERSON, COMPANY_TAG, PERSON_TAG) for i in t.indexes}
+    fresh = load(engine, companies=40, people=120)
+    indexes = [(done, total) for stage, done, total in fresh.progress if stage == "indexes"]
+    assert indexes and indexes[-1][0] == indexes[-1][1] == len(indexes) >= len(expected)
+    inspector = sa.inspect(engine)
+    present = {i["name"] for t in ("company", "person", "company_tag", "person_tag") for i in inspector.get_indexes(t)}
+    assert expected <= present
+    engine.dispose()
 
 
 def test_a_workspace_with_records_is_refused(engine, loaded):

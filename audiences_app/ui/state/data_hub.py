@@ -16,7 +16,7 @@ from audiences_app.core.catalog import ENTITIES
 from audiences_app.core.db import write_transaction
 from audiences_app.core.fields import CUSTOM_TYPES, FieldHealth, add_custom_field, edit_custom_field, field_health, \
     field_values, set_field_hidden
-from audiences_app.ui.db import engine, read_connection
+from audiences_app.ui import db
 from audiences_app.ui.state.workspace import WorkspaceState
 
 
@@ -92,7 +92,7 @@ class DataHubState(WorkspaceState, rx.State):
         return entity
 
     def _health(self, entity: str) -> tuple[list[dict], str, str]:
-        with read_connection() as conn:
+        with db.read_connection() as conn:
             ws = self._workspace_id(conn)
             health = field_health(conn, ws, entity, time_limit_ms=self.HEALTH_TIME_LIMIT_MS)
         rows = [field_row(h) for h in health]
@@ -133,7 +133,7 @@ class DataHubState(WorkspaceState, rx.State):
     # -- a field's detail ---------------------------------------------------------------------
 
     def _values(self, entity: str, key: str) -> dict:
-        with read_connection() as conn:
+        with db.read_connection() as conn:
             ws = self._workspace_id(conn)
             return field_values(conn, ws, entity, key, limit=self.CHART_VALUES, time_limit_ms=self.VALUES_TIME_LIMIT_MS)
 
@@ -183,7 +183,7 @@ class DataHubState(WorkspaceState, rx.State):
         self.edit_description = str(value)[:500]
 
     def _write(self, action, *args, **kwargs) -> dict:
-        with write_transaction(engine()) as conn:
+        with write_transaction(db.engine()) as conn:
             ws = self._workspace_id(conn)
             return action(conn, ws, *args, **kwargs)
 

@@ -26,7 +26,7 @@ from audiences_app.core.imports import (
 from audiences_app.core.imports.mapping import CORE_TARGETS, LOCATION, custom_key, is_custom
 from audiences_app.settings import get_settings
 from audiences_app.ui import downloads, routes
-from audiences_app.ui.db import engine, read_connection
+from audiences_app.ui import db
 from audiences_app.ui.state.workspace import WorkspaceState
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class ImportWizardState(WorkspaceState, rx.State):
                            types=dict(self._types), policy=policy)
 
     def _planning(self) -> dict:
-        with read_connection() as conn:
+        with db.read_connection() as conn:
             ws = self._workspace_id(conn)
             plan = self._plan(conn, ws)
             fields = catalog(conn, ws, self.entity)
@@ -327,10 +327,10 @@ class ImportWizardState(WorkspaceState, rx.State):
     # -- dry run ------------------------------------------------------------------------------
 
     def _dry_run(self):
-        with read_connection() as conn:
+        with db.read_connection() as conn:
             ws = self._workspace_id(conn)
             plan = self._plan(conn, ws)
-        return dry_run(engine(), ws, plan, samples=self.SAMPLES)
+        return dry_run(db.engine(), ws, plan, samples=self.SAMPLES)
 
     @rx.event(background=True)
     async def run_dry_run(self):
@@ -356,10 +356,10 @@ class ImportWizardState(WorkspaceState, rx.State):
     # -- the run ------------------------------------------------------------------------------
 
     def _start(self) -> int:
-        with read_connection() as conn:
+        with db.read_connection() as conn:
             ws = self._workspace_id(conn)
             plan = self._plan(conn, ws)
-        return start_import(engine(), ws, plan, created_by="ui")
+        return start_import(db.engine(), ws, plan, created_by="ui")
 
     @rx.event
     async def start_run(self):
@@ -371,7 +371,7 @@ class ImportWizardState(WorkspaceState, rx.State):
             return ImportWizardState.watch_run
 
     def _read_progress(self, run_id: int) -> dict:
-        with read_connection() as conn:
+        with db.read_connection() as conn:
             ws = self._workspace_id(conn)
             summary = import_progress(conn, run_id, ws)
             done = summary.status in FINISHED

@@ -55,3 +55,10 @@ def test_database_url_option_overrides_the_environment(run, monkeypatch, tmp_pat
     monkeypatch.setenv("AUDIENCES_DATABASE_URL", "sqlite:////nonexistent/dir/never.db")
     assert run("db", "upgrade").exit_code == 0
     assert (tmp_path / "cli.db").exists()
+
+
+def test_demo_into_a_loaded_workspace_is_refused_in_one_line(run):
+    run("demo", "--companies", "5", "--people", "5")
+    result = run("demo", "--companies", "5", "--people", "5")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "--if-empty" in result.output

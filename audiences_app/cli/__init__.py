@@ -63,7 +63,7 @@ def db_upgrade(ctx: Context) -> None:
 @pass_context
 def demo(ctx: Context, companies: int, people: int, seed: int, workspace: str | None, if_empty: bool) -> None:
     """Generate a deterministic, realistic demo workspace through the bulk path."""
-    from audiences_app.core.demo import load_demo
+    from audiences_app.core.demo import DemoWorkspaceNotEmpty, load_demo
     from audiences_app.core.migrate import upgrade
     from audiences_app.core.records import entity_counts
     from audiences_app.core.workspaces import ensure_workspace
@@ -80,8 +80,11 @@ def demo(ctx: Context, companies: int, people: int, seed: int, workspace: str | 
     def progress(entity: str, done: int, total: int) -> None:
         click.echo(f"\r  {entity}: {done:,}/{total:,}", nl=done >= total, err=True)
 
-    report = load_demo(ctx.engine, workspace_slug=slug, companies=companies, people=people,
-                       seed=seed, progress=progress)
+    try:
+        report = load_demo(ctx.engine, workspace_slug=slug, companies=companies, people=people,
+                           seed=seed, progress=progress)
+    except DemoWorkspaceNotEmpty as exc:
+        raise click.ClickException(f"{exc} (use another --workspace, or --if-empty)") from None
     click.echo(
         f"loaded {report.companies:,} companies and {report.people:,} people into {slug!r} "
         f"in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"

@@ -20,7 +20,7 @@ from audiences_app.core.catalog import catalog
 from audiences_app.core.db import QueryTimeout, time_limit
 from audiences_app.settings import get_settings
 from audiences_app.ui import db
-from audiences_app.ui.state.workspace import WorkspaceState
+from audiences_app.ui.state.keyset_pager import KeysetPagerState
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def record_id_from(value: Any) -> int:
     return int(text)
 
 
-class RecordBrowserState(WorkspaceState, mixin=True):
+class RecordBrowserState(KeysetPagerState, mixin=True):
     """Mixin: a subclass sets `entity` ("companies" or "people") and is a page's state."""
 
     entity: ClassVar[str]
@@ -48,15 +48,12 @@ class RecordBrowserState(WorkspaceState, mixin=True):
     # Detail fields that name a record in the drawer's title, best first.
     title_fields: ClassVar[tuple[str, ...]]
 
-    rows: list[dict[str, str]] = []
     columns: list[str] = []
     # Every column the chooser offers: key, label, type, sortable ("yes" or "").
     column_options: list[dict[str, str]] = []
     sort: str = "id"
     descending: bool = False
     search: str = ""
-    page_index: int = 0
-    has_next: bool = False
     count_label: str = ""
     count_pending: bool = False
 
@@ -67,9 +64,6 @@ class RecordBrowserState(WorkspaceState, mixin=True):
     detail_custom: list[dict[str, str]] = []  # its custom and enriched attributes
     detail_error: str = ""
 
-    # The cursor of every page after the first up to the one shown; empty on the first page.
-    _cursors: list[str] = []
-    _next_cursor: str | None = None
     _count_generation: int = 0  # bumped by every new count; a background result must match it
     _count_started: int = -1  # the generation whose exact count is running or done
 
@@ -112,18 +106,6 @@ class RecordBrowserState(WorkspaceState, mixin=True):
                 self.columns = list(records.DEFAULT_COLUMNS[self.entity])
             await self._show_page([])
             return await self._refresh_count()
-
-    @rx.event
-    async def next_page(self):
-        with self._reporting_errors():
-            if self._next_cursor is not None:
-                await self._show_page([*self._cursors, self._next_cursor])
-
-    @rx.event
-    async def prev_page(self):
-        with self._reporting_errors():
-            if self._cursors:
-                await self._show_page(self._cursors[:-1])
 
     @rx.event
     async def sort_by(self, key: str):
@@ -216,11 +198,7 @@ class RecordBrowserState(WorkspaceState, mixin=True):
         page = await asyncio.to_thread(self._fetch_page, cursors[-1] if cursors else None, query)
         for name, value in changes.items():
             setattr(self, name, value)
-        self.rows = page.rows
-        self._cursors = list(cursors)
-        self._next_cursor = page.next_cursor
-        self.page_index = len(cursors)
-        self.has_next = page.next_cursor is not None
+        self._set_page(cursors, page)
 
     async def _refresh_count(self):
         """Show the fast count; if it is only a lower bound, the event that completes it."""

@@ -34,7 +34,7 @@ from audiences_app.settings import get_settings
 from audiences_app.ui import db, downloads, filter_tree, routes
 from audiences_app.ui.filter_tree import ROOT_ID, SEGMENT_FIELD, SEGMENT_LABEL, FieldChoice, FilterNode
 from audiences_app.ui.state.record_browser import record_id_from
-from audiences_app.ui.state.workspace import WorkspaceState
+from audiences_app.ui.state.keyset_pager import KeysetPagerState
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Evaluation:
     page: records.RecordPage
 
 
-class SegmentBuilderState(WorkspaceState, rx.State):
+class SegmentBuilderState(KeysetPagerState, rx.State):
     """The builder page: /segments/new?entity=… and /segments/<id>."""
 
     entity: str = "companies"
@@ -109,14 +109,11 @@ class SegmentBuilderState(WorkspaceState, rx.State):
     count_pending: bool = False
     counts_pending: bool = False  # per-clause counts on their way
 
-    # Members: one page.
-    rows: list[dict[str, str]] = []
+    # Members: one page (rows and paging come from KeysetPagerState).
     columns: list[str] = []
     header: list[dict[str, str]] = []
     sort: str = "id"
     descending: bool = False
-    page_index: int = 0
-    has_next: bool = False
     selected_id: str = ""
 
     # "Why is this record in or out?"
@@ -157,8 +154,6 @@ class SegmentBuilderState(WorkspaceState, rx.State):
     _column_labels: dict[str, str] = {}
     _export_path: str = ""  # this tab's last export: replaced by the next one, so a tab holds one file
     _saved_filter: str = ""  # the saved version's filter, compact JSON
-    _cursors: list[str] = []
-    _next_cursor: str | None = None
     _generation: int = 0  # bumped by every edit; background results must match it
     _counts_started: int = -1
 
@@ -381,18 +376,6 @@ class SegmentBuilderState(WorkspaceState, rx.State):
         self.suggestions_for, self.suggestions = "", []
 
     # -- members ------------------------------------------------------------------------------
-
-    @rx.event
-    async def next_page(self):
-        with self._reporting_errors():
-            if self._next_cursor is not None:
-                await self._show_page([*self._cursors, self._next_cursor])
-
-    @rx.event
-    async def prev_page(self):
-        with self._reporting_errors():
-            if self._cursors:
-                await self._show_page(self._cursors[:-1])
 
     @rx.event
     async def sort_by(self, key: str):
@@ -647,13 +630,6 @@ class SegmentBuilderState(WorkspaceState, rx.State):
     def _baseline(self) -> str:
         """The filter the page opens with when the URL has none: the saved one, or all records."""
         return self._saved_filter or filter_tree.canonical({"and": []})
-
-    def _set_page(self, cursors: list[str], page: records.RecordPage) -> None:
-        self.rows = page.rows
-        self._cursors = list(cursors)
-        self._next_cursor = page.next_cursor
-        self.page_index = len(cursors)
-        self.has_next = page.next_cursor is not None
 
     async def _show_page(self, cursors: list[str]) -> None:
         page = await asyncio.to_thread(

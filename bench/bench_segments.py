@@ -14,8 +14,8 @@ runs after one warm-up run, caches warm.
 2. Filters no index serves (a JSON attribute, not_contains, an or-group) vs a pandas boolean
    mask over the same columns already in memory, text already folded (a generous baseline).
    Goal ≤ 10× and under a second.
-3. A selective `contains` served by the trigram index vs the same predicate as a LIKE scan.
-   Goal ≥ 50× faster.
+3. A selective `contains` served by the trigram index (asked for the term's rarest trigrams,
+   as the product asks) vs the same predicate as a LIKE scan. Goal ≥ 50× faster.
 4. A member page at 90% depth vs the first page (keyset paging). Goal ≤ 1.5×.
 """
 
@@ -33,13 +33,14 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audiences_app.core import records, text_search  # noqa: E402
+from audiences_app.core import records, text_search, trigram_sample  # noqa: E402
 from audiences_app.core.db import make_engine  # noqa: E402
 from audiences_app.core.demo import DEMO_EPOCH, load_demo  # noqa: E402
 from audiences_app.core.migrate import upgrade  # noqa: E402
 from audiences_app.core.models import Company, Person  # noqa: E402
 from audiences_app.core.segments import members  # noqa: E402
 from audiences_app.core.segments.resolve import member_clause  # noqa: E402
+from audiences_app.core.trigram_sample import TrigramSample  # noqa: E402
 from audiences_app.core.workspaces import ensure_workspace  # noqa: E402
 
 COMPANY, PERSON = Company.__table__, Person.__table__
@@ -217,7 +218,13 @@ def bench_trigram(engine, workspace_id: int, repeat: int) -> bool:
         dialect = engine.dialect.name
         pattern = text_search.like_pattern("%", text_search.fold(term), "%")
         scan = text_search.normalized(table.c[column], dialect).like(pattern, escape="\\")
-        indexed = text_search.contains(table, (column,), term, dialect)
+        trigram_sample.clear()
+        with engine.connect() as conn:
+            started = time.perf_counter()
+            shares = TrigramSample(conn, workspace_id)
+            shares.share(table, column)  # sampled once, then cached for ten minutes
+            sampled = time.perf_counter() - started
+            indexed = text_search.contains(table, (column,), term, dialect, shares)
 
         def count(clause) -> int:
             with engine.connect() as conn:
@@ -228,7 +235,8 @@ def bench_trigram(engine, workspace_id: int, repeat: int) -> bool:
         met = slow / fast >= 50
         ok &= met
         print(f"   {entity}.{column} contains {term!r}: {count(indexed):,} records; index {ms(fast)}, "
-              f"LIKE scan {ms(slow)}, {slow / fast:.0f}x faster (goal >= 50x: {verdict(met)})")
+              f"LIKE scan {ms(slow)}, {slow / fast:.0f}x faster (goal >= 50x: {verdict(met)}); "
+              f"trigram sample taken once in {ms(sampled)}")
     return ok
 
 

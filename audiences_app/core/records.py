@@ -23,6 +23,7 @@ from audiences_app.core.db import QueryTimeout, time_limit
 from audiences_app.core.models import (
     COMPANY_SORTABLE, PERSON_SORTABLE, Company, CompanyTag, Person, PersonTag, Tag,
 )
+from audiences_app.core.trigram_sample import TrigramSample
 
 TABLES: dict[str, sa.Table] = {"companies": Company.__table__, "people": Person.__table__}
 TAG_LINKS: dict[str, tuple[sa.Table, str]] = {
@@ -85,7 +86,8 @@ def _where(
     if len(term) > MAX_SEARCH_LENGTH:
         raise ValueError(f"Search is limited to {MAX_SEARCH_LENGTH} characters.")
     if term:
-        clauses.append(text_search.contains(table, SEARCHED[_entity_of(table)], term, conn.dialect.name))
+        clauses.append(text_search.contains(table, SEARCHED[_entity_of(table)], term, conn.dialect.name,
+                                            TrigramSample(conn, workspace_id)))
     return clauses
 
 

@@ -17,6 +17,13 @@ LIKE '%term%' unless a trigram index serves it. The columns in SEARCHABLE have o
 - PostgreSQL: a GIN pg_trgm index on lower(column); `lower(column) ILIKE '%term%'` is what
   it serves.
 
+For a long term, asking the index for every trigram wastes work when a few rare ones narrow
+as well: given a `TrigramShares` (trigram_sample.py estimates them from a sample of the
+column), `contains` asks for at most PICK_AT_MOST rare trigrams that do not overlap — an FTS5
+`"abc" AND "xyz"`, or `ILIKE '%abc%' AND ILIKE '%xyz%'` — until they are expected to leave
+fewer than RARE of the rows. Without shares, when that would be all of them, or when they
+still leave more than NARROW_ENOUGH, it asks for the whole term.
+
 Either way the index only narrows: the exact folded LIKE still decides, so results are those
 of the scan, row for row. The index never loses a match: the FTS5 tokenizer folds case over
 all of Unicode and ILIKE ignores case, so both keep every row the ASCII-only fold keeps (and
@@ -33,8 +40,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -42,9 +49,15 @@ from sqlalchemy.engine import Connection
 SEARCHABLE: dict[str, tuple[str, ...]] = {"company": ("name", "domain"), "person": ("full_name", "email")}
 """Per table, the text columns that have a trigram index."""
 MIN_TRIGRAM_TERM = 3
+PICK_AT_MOST = 3
+"""Trigrams of a term asked of the index at most, when their shares are known."""
+RARE = 1e-4
+"""Stop adding trigrams once together they are expected to keep this share of rows or less."""
+NARROW_ENOUGH = 1e-3
+"""Trigrams expected to keep more than this share of rows are not worth it: ask for the whole term."""
 _TRIGGERS = ("insert", "delete", "update")
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_PG_TRIGRAM = re.compile(r"[^\W_]{3}")  # pg_trgm builds trigrams from runs of letters and digits
+_PG_WORD = re.compile(r"[^\W_]{3,}")  # pg_trgm builds trigrams from runs of letters and digits
 _INDEX_OBJECTS = re.compile(
     rf"(?:{'|'.join(SEARCHABLE)})_fts(?:_\w+)?|ix_(?:{'|'.join(SEARCHABLE)})_\w+_trgm"
 )
@@ -69,31 +82,79 @@ def like_pattern(before: str, text: str, after: str) -> str:
     return before + escaped + after
 
 
-def contains(table: sa.Table, columns: Sequence[str], term: str, dialect: str) -> sa.ColumnElement[bool]:
+class TrigramShares(Protocol):
+    def share(self, table: sa.Table, column: str) -> Callable[[str], float]:
+        """trigram → the estimated share (0–1) of the column's values that contain it."""
+
+
+def contains(
+    table: sa.Table, columns: Sequence[str], term: str, dialect: str, shares: TrigramShares | None = None
+) -> sa.ColumnElement[bool]:
     """Rows where one of `columns`, folded, contains `term`, folded; the trigram index serves
-    it when all the columns have one and the term is long enough."""
+    it when all the columns have one and the term is long enough (see the module)."""
     folded = fold(term)
     pattern = like_pattern("%", folded, "%")
     exact = sa.or_(*(normalized(table.c[c], dialect).like(pattern, escape="\\") for c in columns))
-    candidates = _indexed_candidates(table, columns, folded, pattern, dialect)
+    candidates = _indexed_candidates(table, columns, folded, pattern, dialect, shares)
     return exact if candidates is None else sa.and_(candidates, exact)
 
 
+def trigrams(text: str, dialect: str) -> list[tuple[int, str]]:
+    """(position, trigram) of `text` as the dialect's index splits it: every three characters
+    in a row for FTS5, three letters or digits in a row for pg_trgm."""
+    if dialect == "sqlite":
+        return [(i, text[i:i + 3]) for i in range(len(text) - 2)]
+    return [(run.start() + i, run.group()[i:i + 3])
+            for run in _PG_WORD.finditer(text) for i in range(len(run.group()) - 2)]
+
+
 def _indexed_candidates(
-    table: sa.Table, columns: Sequence[str], term: str, pattern: str, dialect: str
+    table: sa.Table, columns: Sequence[str], term: str, pattern: str, dialect: str, shares: TrigramShares | None
 ) -> sa.ColumnElement[bool] | None:
     """A clause the index answers that keeps every row `contains` keeps; None if it cannot."""
     indexed = SEARCHABLE.get(table.name, ())
     if not columns or any(c not in indexed for c in columns) or len(term) < MIN_TRIGRAM_TERM or "\x00" in term:
         return None
+    grams = trigrams(term, dialect)
+    if not grams:
+        return None  # PostgreSQL: no three letters or digits in a row, from which pg_trgm extracts none
+    rare = None
+    if shares is not None:
+        of_column = [shares.share(table, c) for c in columns]
+        rare = _rarest(grams, lambda gram: max(share(gram) for share in of_column))
     if dialect == "sqlite":
         fts = sa.table(f"{table.name}_fts", sa.column("rowid"), sa.column(f"{table.name}_fts"))
-        query = "{" + " ".join(columns) + "} : " + '"' + term.replace('"', '""') + '"'
+        wanted = "(" + " AND ".join(_fts_string(g) for g in rare) + ")" if rare else _fts_string(term)
+        query = "{" + " ".join(columns) + "} : " + wanted
         hits = sa.select(fts.c.rowid).where(fts.c[f"{table.name}_fts"].op("MATCH")(query))
         return table.c.id.in_(hits)
-    if not _PG_TRIGRAM.search(term):
-        return None
-    return sa.or_(*(sa.func.lower(table.c[c]).ilike(pattern, escape="\\") for c in columns))
+    patterns = [like_pattern("%", g, "%") for g in rare] if rare else [pattern]
+    return sa.or_(*(sa.and_(*(sa.func.lower(table.c[c]).ilike(p, escape="\\") for p in patterns)) for c in columns))
+
+
+def _fts_string(text: str) -> str:
+    """`text` as one FTS5 string, so that AND, *, NEAR( or quotes in it are plain text."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _rarest(grams: list[tuple[int, str]], share: Callable[[str], float]) -> list[str] | None:
+    """The rarest trigrams that do not overlap, until they are expected to keep RARE of the rows
+    (or PICK_AT_MOST of them); None — ask for the whole term — when they would be every trigram
+    of it, or are expected to keep more than NARROW_ENOUGH (a few common trigrams narrow less
+    than the term's phrase or full pattern)."""
+    chosen: list[str] = []
+    covered: set[int] = set()
+    expected = 1.0
+    for position, gram in sorted(grams, key=lambda item: (share(item[1]), item[0])):
+        span = range(position, position + 3)
+        if covered.intersection(span):
+            continue
+        chosen.append(gram)
+        covered.update(span)
+        expected *= share(gram)
+        if expected <= RARE or len(chosen) == PICK_AT_MOST:
+            break
+    return None if expected > NARROW_ENOUGH or len(chosen) >= len({gram for _, gram in grams}) else chosen
 
 
 # -- keeping the index -------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from audiences_app.core.segments.operators import Range, clock
 from audiences_app.core.segments.validate import (
     Condition, Group, Membership, Negation, Node, SegmentResolver, parse_filter,
 )
+from audiences_app.core.text_search import TrigramShares
 
 _DISPLAY_DIALECTS = {
     "sqlite": sqlite.dialect(paramstyle="named"),
@@ -73,18 +74,20 @@ def compile_node(
     dialect_name: str,
     as_of: datetime | date | None = None,
     workspace_id: int | None = None,
+    shares: TrigramShares | None = None,
 ) -> sa.ColumnElement[bool]:
     """One parsed node (a whole filter or any part of it, e.g. for per-clause counts)."""
     if dialect_name not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect_name!r}: use one of {', '.join(DIALECTS)}")
-    return _Compiler(dialect_name, clock(as_of), workspace_id).node(node)
+    return _Compiler(dialect_name, clock(as_of), workspace_id, shares).node(node)
 
 
 class _Compiler:
-    def __init__(self, dialect: str, as_of: datetime, workspace_id: int | None):
+    def __init__(self, dialect: str, as_of: datetime, workspace_id: int | None, shares: TrigramShares | None):
         self.dialect = dialect
         self.as_of = as_of
         self.workspace_id = workspace_id
+        self.shares = shares
 
     def node(self, node: Node) -> Any:
         if isinstance(node, Group):
@@ -101,7 +104,7 @@ class _Compiler:
 
     def condition(self, node: Condition) -> Any:
         field, op = node.field, node.op
-        target = sql_target(field, self.dialect, self.workspace_id)
+        target = sql_target(field, self.dialect, self.workspace_id, self.shares)
         operand = node.operand(self.as_of)
         if isinstance(operand, Range):
             operand = operand.map(target.bind)

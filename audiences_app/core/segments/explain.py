@@ -26,6 +26,7 @@ from audiences_app.core.segments.fields import TABLES, TAG_LINKS, Field
 from audiences_app.core.segments.resolve import count_clause, parse_in_workspace
 from audiences_app.core.segments.saved import segment_names
 from audiences_app.core.segments.validate import Condition, Group, Negation, Node
+from audiences_app.core.trigram_sample import TrigramSample
 
 CLAUSE_TIME_LIMIT_MS = 1_000
 
@@ -64,6 +65,7 @@ def clause_counts(
     node = parse_in_workspace(conn, workspace_id, entity, filter_json)
     names = segment_names(conn, workspace_id)
     dialect = conn.dialect.name
+    shares = TrigramSample(conn, workspace_id)
 
     def count(clause: sa.ColumnElement[bool]) -> int | None:
         try:
@@ -74,7 +76,7 @@ def clause_counts(
     rows = []
     funnels: dict[str, list[sa.ColumnElement[bool]]] = {}  # parent path → its children so far
     for current, depth, in_and in _walk(node):
-        clause = compile_node(current, dialect_name=dialect, as_of=as_of, workspace_id=workspace_id)
+        clause = compile_node(current, dialect_name=dialect, as_of=as_of, workspace_id=workspace_id, shares=shares)
         row = {
             "path": current.path, "depth": depth, "kind": _kind(current), "count": count(clause), "running": None,
             "label": describe_node(current, entity=entity, segment_names=names),

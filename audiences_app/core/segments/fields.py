@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection
 from audiences_app.core.catalog import CORE_FIELDS, ENTITIES, FIELD_TYPES, catalog
 from audiences_app.core.models import Company, CompanyTag, Person, PersonTag, Tag
 from audiences_app.core.segments.errors import FilterError, quoted
-from audiences_app.core.text_search import contains, fold, normalized
+from audiences_app.core.text_search import TrigramShares, contains, fold, normalized
 
 TABLES: dict[str, sa.Table] = {"companies": Company.__table__, "people": Person.__table__}
 TAG_LINKS: dict[str, tuple[sa.Table, str]] = {
@@ -212,8 +212,11 @@ class SqlTarget:
     shown: Any = None  # text: the stored text, trimmed, to show (value suggestions)
 
 
-def sql_target(field: Field, dialect: str, workspace_id: int | None = None) -> SqlTarget:
-    """The field's value on its home table (the compiler joins a person to its company)."""
+def sql_target(
+    field: Field, dialect: str, workspace_id: int | None = None, shares: TrigramShares | None = None
+) -> SqlTarget:
+    """The field's value on its home table (the compiler joins a person to its company);
+    `shares` lets `contains` ask the trigram index for the term's rarest trigrams only."""
     table = TABLES[field.home]
     if field.storage == "tags":
         return _tags(field.home, dialect, workspace_id)
@@ -223,7 +226,7 @@ def sql_target(field: Field, dialect: str, workspace_id: int | None = None) -> S
     column = table.c[field.key] if field.storage == "column" else None
     if field.type == "text":
         raw = column if column is not None else json.string()
-        substring = None if column is None else functools.partial(contains, table, (field.key,), dialect=dialect)
+        substring = None if column is None else functools.partial(contains, table, (field.key,), dialect=dialect, shares=shares)
         return SqlTarget(
             value=normalized(raw, dialect), guard=raw.is_not(None), nonblank=sa.func.trim(raw) != "",
             contains=substring, shown=sa.func.trim(raw),

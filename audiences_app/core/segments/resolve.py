@@ -24,6 +24,7 @@ from audiences_app.core.segments.compiler import compile_node, segment_query
 from audiences_app.core.segments.errors import FilterError
 from audiences_app.core.segments.fields import filter_fields
 from audiences_app.core.segments.validate import Node, SegmentResolver, parse_filter
+from audiences_app.core.trigram_sample import TrigramSample
 
 SEGMENT = Segment.__table__
 VERSION = SegmentVersion.__table__
@@ -76,7 +77,8 @@ def member_clause(
 ) -> sa.ColumnElement[bool]:
     """The filter as a WHERE clause on the entity's table, resolved in the workspace."""
     node = parse_in_workspace(conn, workspace_id, entity, filter_json)
-    return compile_node(node, dialect_name=conn.dialect.name, as_of=as_of, workspace_id=workspace_id)
+    return compile_node(node, dialect_name=conn.dialect.name, as_of=as_of, workspace_id=workspace_id,
+                        shares=TrigramSample(conn, workspace_id))
 
 
 @contextlib.contextmanager

@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from audiences_app.core import records, text_search
+from audiences_app.core import records, text_search, trigram_sample
 from audiences_app.core.bulk import bulk_insert, ensure_indexes, indexes_deferred
 from audiences_app.core.db import make_engine, write_transaction
 from audiences_app.core.migrate import upgrade
 from audiences_app.core.models import Company
 from audiences_app.core.segments import filter_fields, filter_sql
+from audiences_app.core.segments.resolve import member_clause
+from audiences_app.core.trigram_sample import TrigramSample
 from audiences_app.core.workspaces import ensure_workspace
 
 from .conftest import AS_OF, TABLES, Dataset, insert_records, new_workspace
@@ -139,6 +141,72 @@ def test_view_sql_shows_the_index_lookup(sample):
     text = filter_sql({"field": "name", "op": "contains", "value": "acme"}, entity="companies", fields=fields,
                       dialect_name="sqlite", workspace_id=sample.workspace_id)
     assert "company_fts MATCH '{name} : \"acme\"'" in text and "LIKE '%acme%'" in text
+
+
+# -- asking the index for the rarest trigrams only ------------------------------------------------
+
+class _EveryTrigramRare:
+    """Shares that make every trigram rare, each a little differently, so that `contains` asks
+    the index for a subset of a term's trigrams wherever the term has more than a few."""
+
+    def share(self, table, column):
+        return lambda gram: (1 + sum(map(ord, gram)) % 97) * 1e-6
+
+
+@pytest.mark.parametrize("entity", COLUMNS)
+@pytest.mark.parametrize("term", TERMS)
+def test_asking_for_a_few_rare_trigrams_selects_exactly_what_a_scan_selects(awkward, entity, term):
+    dialect = awkward.engine.dialect.name
+    table = TABLES[entity]
+    with awkward.engine.connect() as conn:
+        real = TrigramSample(conn, awkward.workspace_id)
+        for shares in (_EveryTrigramRare(), real):
+            for columns in [(c,) for c in COLUMNS[entity]] + [COLUMNS[entity]]:
+                indexed = text_search.contains(table, columns, term, dialect, shares)
+                assert _ids(awkward, entity, indexed) == _ids(awkward, entity, _scan(entity, columns, term, dialect))
+
+
+def test_the_rarest_trigrams_that_do_not_overlap_are_asked_for():
+    share = {"cin": 0.05, "ind": 0.2, "nde": 0.1, "der": 0.1, "erb": 0.003, "rba": 0.002, "bas": 0.05,
+             "ase": 0.05, "sei": 0.001, "ein": 0.1}.get
+    grams = text_search.trigrams("cinderbasein", "sqlite")
+    # sei (8–10) first, then rba (5–7); erb (4–6) overlaps rba; together they leave 2e-6 < RARE.
+    assert text_search._rarest(grams, share) == ["sei", "rba"]
+    assert text_search._rarest(grams, lambda g: 0.05) == ["cin", "der", "bas"]  # at most three, leftmost first
+    assert text_search._rarest(grams, lambda g: 0.3) is None  # common trigrams: the whole term narrows better
+    assert text_search._rarest(text_search.trigrams("abcd", "sqlite"), lambda g: 1e-9) == ["abc"]
+    assert text_search._rarest(text_search.trigrams("abcde", "sqlite"), lambda g: 0.02) is None  # all of them
+    assert text_search.trigrams("olivia.martin", "postgresql")[:2] == [(0, "oli"), (1, "liv")]
+    assert [g for _, g in text_search.trigrams("a.bc-de_f", "postgresql")] == []
+
+
+def test_the_sample_estimates_which_trigrams_are_rare_and_is_reused(engine):
+    with write_transaction(engine) as conn:
+        ws = new_workspace(conn)
+        insert_records(conn, ws, "companies", [dict(crm_id=f"n{i}", name=f"Common Company {i}") for i in range(1_500)]
+                       + [dict(crm_id="z", name="Zanzibar Trading")])
+    trigram_sample.clear()
+    table = TABLES["companies"]
+    with engine.connect() as conn:
+        share = TrigramSample(conn, ws).share(table, "name")
+        assert share("com") > 0.9 and share("zan") < 0.01 and 0 < share("qqq") < share("zan")
+        assert TrigramSample(conn, ws).share(table, "name") is share  # cached
+        compiled = _compiled(text_search.contains(table, ("name",), "zanzibar company", engine.dialect.name,
+                                                  TrigramSample(conn, ws)), engine)
+    if engine.dialect.name == "sqlite":
+        assert "company_fts MATCH '{name} : (\"" in compiled and '" AND "' in compiled
+    else:
+        assert compiled.count("ILIKE") >= 2 and "zan%" in compiled
+    assert "zanzibar company%" in compiled  # the exact test still decides
+
+
+def test_segments_and_quick_search_use_the_sample(sample):
+    dialect = sample.engine.dialect.name
+    with sample.engine.connect() as conn:
+        clause = member_clause(conn, sample.workspace_id, "companies",
+                               {"field": "name", "op": "contains", "value": "zzqzzqzzq corp"})
+        assert " AND " in _compiled(clause, sample.engine).split("LIKE")[0] or dialect != "sqlite"
+        assert records.exact_count(conn, sample.workspace_id, "companies", search="zzqzzqzzq corp") == 0
 
 
 # -- keeping the index in step ---------------------------------------------------------------------

@@ -189,6 +189,8 @@ def test_a_waterfall_stops_at_the_first_provider_that_fills_and_records_it(serve
                  "map": {"a": "a"}}]}, "JSON path"),
     ({"steps": [{"provider": {"kind": "http_api", "url": "http://x/static", "outputs": {"a": "text"}},
                  "map": {"a": "a"}}]}, "at least one record field"),
+    ({"steps": [{"provider": {"kind": "derived", "cost": 1}, "map": {"size_band": "size_band"}}]},
+     "works offline and is free: remove its cost"),
 ])
 def test_a_spec_that_cannot_work_is_refused_with_the_reason(spec, message):
     with pytest.raises(SpecError, match=message):

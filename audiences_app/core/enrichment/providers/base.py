@@ -255,6 +255,10 @@ class Provider(ABC):
         if not NAME.fullmatch(self.name):
             raise SpecError(f"provider name {self.name!r}: use lower-case letters, digits and _")
         self.cost_milli = credits_to_milli(spec.get("cost", 0), f"{self.kind} provider {self.name!r} cost")
+        if self.cost_milli and not self.network:
+            # Only calls that leave the machine are charged: a price here would be shown in
+            # estimates and never taken, so it is refused rather than silently ignored.
+            raise SpecError(f"{self.kind} provider {self.name!r} works offline and is free: remove its cost")
         self.charge_on_miss = bool(spec.get("charge_on_miss", False))
         self.expected_fill = float(spec.get("expected_fill", 0.6))
         if not 0 <= self.expected_fill <= 1:

@@ -2,7 +2,7 @@
 
 A worker claims a batch of pending items (SQLite: inside BEGIN IMMEDIATE; PostgreSQL:
 FOR UPDATE SKIP LOCKED), renews its lease while it works, and settles each item with
-`settle_item` in the same transaction as the item's own writes — so a result, its charge
+`settle_item` (or a batch with `settle_items`) in the same transaction as the item's own writes — so a result, its charge
 and the item's status land together or not at all. An item whose lease expired (its worker
 died) is claimed again; `attempts` counts claims, and an item that keeps failing ends failed
 with its last error instead of looping forever. The UI only reads what is written here.
@@ -35,6 +35,7 @@ FINAL = ("succeeded", "failed", "cancelled")
 DEFAULT_LEASE_SECONDS = 60
 DEFAULT_MAX_ATTEMPTS = 3
 INSERT_CHUNK = 5_000
+SETTLED_COUNTERS = {"done": RUN.c.done_items, "failed": RUN.c.failed_items, "skipped": RUN.c.skipped_items}
 
 
 class RunStateError(ValueError):
@@ -211,6 +212,16 @@ def renew_leases(engine: Engine, *, owner: str, item_ids: list[int], lease_secon
         ).values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds)))
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """How one claimed item ends: done, failed or skipped, with its result or error."""
+
+    item: ClaimedItem
+    status: str
+    result: dict | None = None
+    error: str | None = None
+
+
 def settle_item(
     conn: Connection,
     item: ClaimedItem,
@@ -225,19 +236,45 @@ def settle_item(
     When this returns False the caller must roll back its own writes: another worker owns
     the item now, and writing both would apply the work twice.
     """
-    if status not in ("done", "failed", "skipped"):
-        raise ValueError(f"an item settles as done, failed or skipped, not {status!r}")
+    return bool(settle_items(conn, [Settlement(item, status, result, error)], owner=owner))
+
+
+def settle_items(conn: Connection, settlements: list[Settlement], *, owner: str) -> list[Settlement]:
+    """`settle_item` for a batch in three statements instead of two per item; returns the
+    settlements applied — those whose item `owner` still holds under the same claim. The
+    caller must not write the work of the others (another worker owns them now).
+
+    The held items are read under a row lock (PostgreSQL FOR UPDATE; SQLite's write
+    transaction already excludes other writers), so no claim can slip in between the check
+    and the update.
+    """
+    for settlement in settlements:
+        if settlement.status not in SETTLED_COUNTERS:
+            raise ValueError(f"an item settles as done, failed or skipped, not {settlement.status!r}")
+    if not settlements:
+        return []
+    query = sa.select(ITEM.c.id, ITEM.c.attempts).where(
+        ITEM.c.id.in_([s.item.id for s in settlements]), ITEM.c.lease_owner == owner, ITEM.c.status == "running")
+    if not is_sqlite(conn):
+        query = query.with_for_update()
+    held = dict(conn.execute(query).all())
+    applied = [s for s in settlements if held.get(s.item.id) == s.item.attempts]
+    if not applied:
+        return []
     now = utcnow()
-    updated = conn.execute(sa.update(ITEM).where(
-        ITEM.c.id == item.id, ITEM.c.lease_owner == owner, ITEM.c.status == "running",
-        ITEM.c.attempts == item.attempts,
-    ).values(status=status, result=result, error=error, lease_owner=None, lease_expires_at=None,
-             updated_at=now)).rowcount
-    if not updated:
-        return False
-    counter = {"done": RUN.c.done_items, "failed": RUN.c.failed_items, "skipped": RUN.c.skipped_items}[status]
-    conn.execute(sa.update(RUN).where(RUN.c.id == item.run_id).values({counter: counter + 1, "updated_at": now}))
-    return True
+    conn.execute(
+        sa.update(ITEM).where(ITEM.c.id == sa.bindparam("b_id")).values(
+            status=sa.bindparam("b_status"), result=sa.bindparam("b_result", type_=ITEM.c.result.type),
+            error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None, updated_at=now),
+        [{"b_id": s.item.id, "b_status": s.status, "b_result": s.result, "b_error": s.error} for s in applied],
+    )
+    for run_id in {s.item.run_id for s in applied}:
+        added = {status: sum(1 for s in applied if s.item.run_id == run_id and s.status == status)
+                 for status in SETTLED_COUNTERS}
+        conn.execute(sa.update(RUN).where(RUN.c.id == run_id).values(
+            {counter: counter + added[status] for status, counter in SETTLED_COUNTERS.items() if added[status]}
+            | {"updated_at": now}))
+    return applied
 
 
 def retry_later(engine: Engine, item: ClaimedItem, *, owner: str, error: str, delay_seconds: float,

@@ -173,3 +173,28 @@ def test_killing_the_worker_mid_run_loses_and_duplicates_nothing(engine, workspa
         run = jobs.get_run(conn, run_id, workspace_id)
     assert (run["status"], run["done_items"], run["failed_items"]) == ("succeeded", 60, 0)
     assert sorted(_companies(engine, workspace_id)) == sorted(f"c{i}" for i in range(60))
+
+
+def test_a_batch_settles_only_the_items_still_held_under_the_same_claim(engine, workspace_id):
+    with write_transaction(engine) as conn:
+        run_id = jobs.create_run(conn, workspace_id=workspace_id, kind="test-batch", title="batch",
+                                 payloads=[{"n": n} for n in range(4)])
+    claimed = sorted(jobs.claim_items(engine, owner="me", limit=4, kinds=["test-batch"]), key=lambda i: i.seq)
+    assert len(claimed) == 4
+    with write_transaction(engine) as conn:  # the lease of the last item passed to another worker
+        conn.execute(sa.update(jobs.ITEM).where(jobs.ITEM.c.id == claimed[3].id).values(lease_owner="other"))
+    settlements = [jobs.Settlement(claimed[0], "done", {"n": 0}), jobs.Settlement(claimed[1], "failed", error="no"),
+                   jobs.Settlement(claimed[2], "skipped", error="gone"), jobs.Settlement(claimed[3], "done", {"n": 3})]
+    with write_transaction(engine) as conn:
+        applied = jobs.settle_items(conn, settlements, owner="me")
+    assert [s.item.id for s in applied] == [c.id for c in claimed[:3]]
+    with engine.connect() as conn:
+        items = {row.id: row for row in conn.execute(sa.select(jobs.ITEM).where(jobs.ITEM.c.run_id == run_id))}
+        run = conn.execute(sa.select(jobs.RUN).where(jobs.RUN.c.id == run_id)).one()
+    assert [items[c.id].status for c in claimed] == ["done", "failed", "skipped", "running"]
+    assert items[claimed[0].id].result == {"n": 0} and items[claimed[1].id].error == "no"
+    assert items[claimed[0].id].lease_owner is None and items[claimed[3].id].lease_owner == "other"
+    assert (run.done_items, run.failed_items, run.skipped_items) == (1, 1, 1)
+    with pytest.raises(ValueError, match="settles as done, failed or skipped"):
+        with write_transaction(engine) as conn:
+            jobs.settle_items(conn, [jobs.Settlement(claimed[3], "running")], owner="other")

@@ -9,9 +9,9 @@
 3. Call: the items' coroutines run on the call service's event loop (runner.py), outside
    any transaction. Two records of a batch with the same input share one call.
 4. Write: finished items are written in groups (up to 100, or every 0.25 s), one
-   transaction per group holding, for each item, `settle_item`, its attribute values, its
-   per-config result, its cache entries and its credit charges. An item whose lease was lost
-   (settle_item says so) writes nothing. A worker killed at any moment therefore leaves
+   transaction per group holding, for each item, its settlement (`settle_items`), its
+   attribute values, its per-config result, its cache entries and its credit charges. An
+   item whose lease was lost (`settle_items` leaves it out) writes nothing. A worker killed at any moment therefore leaves
    each item either wholly written and charged, or untouched and still leased — claimed
    again when the lease expires, called again, and charged then, once.
 """
@@ -40,7 +40,7 @@ from audiences_app.core.enrichment.providers.waterfall import run_step
 from audiences_app.core.enrichment.runner import HttpRunner, call_service
 from audiences_app.core.enrichment.secret_store import SecretValue
 from audiences_app.core.enrichment.spec import Plan
-from audiences_app.core.jobs import ITEM, RUN, ClaimedItem, pause_run, renew_leases, settle_item
+from audiences_app.core.jobs import ITEM, RUN, ClaimedItem, Settlement, pause_run, renew_leases, settle_items
 from audiences_app.core.models import TABLES, EnrichmentResult, EnrichmentRun, utcnow
 
 log = logging.getLogger("audiences_app.core.enrichment")
@@ -291,12 +291,13 @@ def _write_values(conn: Connection, ctx: RunContext, outcomes: list[ItemOutcome]
 
 
 def write_outcomes(engine: Engine, ctx: RunContext, outcomes: list[ItemOutcome], owner: str) -> int:
-    """Write finished items in one transaction: each item is settled (`settle_item`) and, if
+    """Write finished items in one transaction: each item is settled (`settle_items`) and, if
     this worker still holds its lease, its values, result, cache entries and charges are
     written with it; an item whose lease was lost writes nothing. Returns how many were written."""
     with write_transaction(engine) as conn:
-        owned = [o for o in outcomes if settle_item(conn, o.item, owner=owner, status=o.status, result=o.result(),
-                                                     error=o.error)]
+        settled = {s.item.id for s in settle_items(
+            conn, [Settlement(o.item, o.status, o.result(), o.error) for o in outcomes], owner=owner)}
+        owned = [o for o in outcomes if o.item.id in settled]
         if len(owned) < len(outcomes):
             log.warning("run #%s: %d item leases lost; their new owner writes them", ctx.run_id, len(outcomes) - len(owned))
         if not owned:

@@ -118,7 +118,8 @@ def _counts_line(counts: dict[str, int]) -> str:
 
 
 @main.command()
-@click.option("--batch-size", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=200, show_default=True,
+              help="Items claimed at a time (see jobs.Worker.batch_size).")
 @pass_context
 def worker(ctx: Context, batch_size: int) -> None:
     """Run the durable-run worker on its own (the app runs one too), until Ctrl-C."""

@@ -341,7 +341,10 @@ class Worker:
     engine: Engine
     handlers: dict[str, Handler]
     owner: str = field(default_factory=worker_name)
-    batch_size: int = 50
+    batch_size: int = 200
+    """Items per claim. An enrichment batch keeps up to its providers' concurrency in flight and
+    idles as its last calls finish, so a claim of a few times the concurrency keeps the slots
+    busy: at 20 in flight (bench_enrichment.py) 50 items reached 0.74x of the ideal rate, 200 0.91x."""
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 

@@ -2,10 +2,12 @@
 
 import asyncio
 import contextlib
+import logging
 import threading
 
 import reflex as rx
 
+from audiences_app.core.imports.uploads import sweep_uploads
 from audiences_app.core.jobs import Worker
 from audiences_app.core.run_kinds import handlers
 from audiences_app.settings import get_settings
@@ -13,6 +15,7 @@ from audiences_app.ui.db import engine
 
 from audiences_app.ui import downloads, routes
 from audiences_app.ui.pages import PAGES
+from audiences_app.ui.state.import_wizard import upload_dir
 
 app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
@@ -59,3 +62,16 @@ async def durable_run_worker():
 
 
 app.register_lifespan_task(durable_run_worker)
+
+
+async def sweep_uploads_hourly():
+    """Uploads left behind by closed tabs are deleted after a day (core/imports/uploads.py)."""
+    while True:
+        try:
+            await asyncio.to_thread(sweep_uploads, engine(), upload_dir())
+        except Exception:  # a passing database error must not end the sweeping
+            logging.getLogger(__name__).exception("sweeping the upload folder failed")
+        await asyncio.sleep(3600)
+
+
+app.register_lifespan_task(sweep_uploads_hourly)

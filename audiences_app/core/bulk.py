@@ -191,13 +191,17 @@ def _sqlite_datetime(processor: Encoder | None) -> Encoder:
     Plain naive datetimes take the C `isoformat`, which writes exactly that text; anything
     else (None, dates, aware datetimes once in UTC, subclasses such as pandas Timestamp,
     wrong types) goes through SQLAlchemy's own processor, which formats it or raises a
-    clear TypeError.
+    clear TypeError. The last datetime's text is kept: the rows of one write mostly share
+    one timestamp object (created_at, updated_at).
     """
     assert processor is not None
+    last: list[Any] = [None, None]  # (datetime, its text)
 
     def encode(value: Any) -> Any:
         if value.__class__ is datetime and value.tzinfo is None:
-            return value.isoformat(" ", "microseconds")
+            if value is not last[0]:
+                last[:] = value, value.isoformat(" ", "microseconds")
+            return last[1]
         return processor(_naive_utc(value))
 
     return encode

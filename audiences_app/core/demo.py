@@ -5,7 +5,8 @@ scale (1M companies + 3M people in 3-5 minutes on 2 cores, bench/README.md): val
 drawn column-wise with numpy, rows are built with `zip` over columns, and everything is
 written through `bulk_insert` in transactions of `CHUNK_ROWS` rows, so memory stays flat and
 progress can be reported. Into empty tables, indexes are built once at the end
-(`indexes_deferred`).
+(`indexes_deferred`); into tables that hold other workspaces' records, the search index
+follows each chunk in a few set-based statements (`text_search.batched`).
 
 Determinism: the same seed, sizes and CHUNK_ROWS give the same values on every machine and
 backend (with the same numpy). Every chunk draws from its own generator, seeded with (seed,
@@ -38,6 +39,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from audiences_app.core import text_search
 from audiences_app.core.bulk import (
     analyze,
     bulk_insert,
@@ -601,7 +603,8 @@ def _insert_with_ids(
     """Insert `count` rows with the next free ids (so others can refer to them); return the ids."""
     first = claim_next_id(conn, table)
     ids = range(first, first + count)
-    bulk_insert(conn, table, ("id", "workspace_id", *names), zip(ids, repeat(workspace_id), *columns))
+    with text_search.batched(conn, table):
+        bulk_insert(conn, table, ("id", "workspace_id", *names), zip(ids, repeat(workspace_id), *columns))
     reset_id_sequence(conn, table)
     return ids
 

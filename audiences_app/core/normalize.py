@@ -33,12 +33,17 @@ _EMPTY_CELL_MARKERS = frozenset(
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u2060"))
 
 
+# casefold never shortens text, so longer text cannot be a marker (and needs no casefold).
+_LONGEST_MARKER = max(map(len, _EMPTY_CELL_MARKERS))
+
+
 def clean_text(value: str | None) -> str | None:
     """Trim and collapse whitespace; None for empty cells and spreadsheet error values."""
     if not isinstance(value, str):
         return None
-    text = " ".join(value.translate(_INVISIBLE).split())
-    if not text or text.casefold() in _EMPTY_CELL_MARKERS:
+    # Called for every cell of an import: ASCII text (most cells) has no invisible characters.
+    text = " ".join((value if value.isascii() else value.translate(_INVISIBLE)).split())
+    if not text or (len(text) <= _LONGEST_MARKER and text.casefold() in _EMPTY_CELL_MARKERS):
         return None
     return text
 

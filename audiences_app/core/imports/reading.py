@@ -466,7 +466,7 @@ def _csv_chunk(layout: FileLayout, position: dict, max_rows: int) -> Chunk:
                         fields = None
                     else:
                         fields = fields[:width] + [""] * (width - len(fields))
-                if fields is not None and any(value.strip() for value in fields):
+                if fields is not None and "".join(fields).strip():  # not a blank line: one pass in C
                     rows.append(SourceRow(start, fields))
             if len(rows) >= max_rows and (next_position := records.position()) is not None:
                 break

@@ -59,7 +59,9 @@ class ParsedRow:
     keys: dict[str, str]
     """Identity field → normalized key."""
     raw: list[str]
-    issues: list[Issue] = field(default_factory=list)
+    issues: tuple[Issue, ...] = ()
+    """What was skipped or cut. A tuple: most rows have none, and the empty tuple is shared,
+    where a list per row would be one more object for every garbage collection to visit."""
     columns: dict[str, str] = field(default_factory=dict)
     """Field → the column it came from, for messages."""
 
@@ -245,12 +247,12 @@ class RowParser:
         self.entity = mapping.entity
         self.mapping = mapping
         self._identity = IDENTITY_FIELDS[self.entity]
-        self._width = len(headers)
         position = {header: index for index, header in enumerate(headers)}
-        self._plain: list[tuple[int, str, str, Parser]] = []  # (index, column, field, parser)
-        self._custom: list[tuple[int, str, str, Parser]] = []
+        # (index, column, field, parser, cache of cell → (value, problem, clean text)); the cache
+        # pays off on what repeats a lot: countries, industries, sizes, years, dates.
+        self._plain: list[tuple[int, str, str, Parser, dict]] = []
+        self._custom: list[tuple[int, str, str, Parser, dict]] = []
         self._special: dict[str, tuple[int, str]] = {}  # identity, location, derived sources
-        self._cache: dict[str, dict[str, tuple]] = {}  # field → cell → (value, problem, text)
         special = {*IDENTITY_SOURCES[self.entity], LOCATION, "company_domain"}
         for column_map in mapping.columns:
             if not column_map.field:
@@ -261,9 +263,10 @@ class RowParser:
             if key in special:
                 self._special[key] = (index, column_map.column)
             elif is_custom(self.entity, key):
-                self._custom.append((index, column_map.column, key, _typed_custom(column_map.type or "text")))
+                self._custom.append((index, column_map.column, key, _typed_custom(column_map.type or "text"), {}))
             else:
-                self._plain.append((index, column_map.column, key, _column_parser(self.entity, key)))
+                self._plain.append((index, column_map.column, key, _column_parser(self.entity, key), {}))
+        self._limits = {key: TABLES[self.entity].__table__.c[key].type.length for key in self._identity}
         mapped = set(mapping.targets())
         self.fills = {key for key in ("city", "region", "country") if key not in mapped} if LOCATION in mapped else set()
 
@@ -272,10 +275,9 @@ class RowParser:
             return Rejection(row.line, None, row.reason, row.values)
         cells = row.values
         parsed = ParsedRow(row.line, {}, {}, {}, cells)
-        for index, column, key, parse in self._plain:
-            self._take(parsed, parsed.values, column, key, cells[index], parse)
-        for index, column, key, parse in self._custom:
-            self._take(parsed, parsed.attributes, column, key, cells[index], parse)
+        _take(parsed, parsed.values, self._plain, cells)
+        if self._custom:
+            _take(parsed, parsed.attributes, self._custom, cells)
         if LOCATION in self._special:
             self._location(parsed)
         problems: list[tuple[str, str, str]] = []  # (column, value, why) of unusable identity values
@@ -286,28 +288,8 @@ class RowParser:
         if not parsed.keys:
             return self._no_key(parsed, problems)
         for column, value, why in problems:
-            parsed.issues.append(Issue(row.line, column, f"{_quote(value)} {why}: skipped", "value_skipped"))
+            parsed.issues += (Issue(row.line, column, f"{_quote(value)} {why}: skipped", "value_skipped"),)
         return parsed
-
-    def _take(self, parsed: ParsedRow, into: dict, column: str, key: str, cell: str, parse: Parser) -> None:
-        if not cell:
-            into[key] = None
-            return
-        cache = self._cache.setdefault(key, {})
-        found = cache.get(cell)
-        if found is None:
-            text = clean_text(cell)
-            found = (None, None, None) if text is None else (*parse(text), text)
-            if len(cache) < CACHE_SIZE:
-                cache[cell] = found
-        value, problem, text = found
-        into[key] = value
-        if text is None:
-            return
-        parsed.columns[key] = column
-        if problem:
-            outcome, why = problem
-            parsed.issues.append(Issue(parsed.line, column, f"{_quote(text)} {why}", outcome))
 
     def _cell(self, parsed: ParsedRow, key: str) -> tuple[str | None, str | None]:
         """(clean text, column) of a special source field, or (None, None)."""
@@ -341,7 +323,7 @@ class RowParser:
                 parsed.values.setdefault(key, None)
             return
         value = normalize(text)
-        limit = TABLES[self.entity].__table__.c[key].type.length
+        limit = self._limits[key]
         if value is not None and len(value) > limit:
             problems.append((column, text, f"is longer than the {limit} characters a {FIELD_LABELS[key]} can have"))
         elif value is None:
@@ -399,7 +381,7 @@ class RowParser:
             if domain:
                 parsed.columns["company_domain"] = column
             elif why:
-                parsed.issues.append(Issue(parsed.line, column, f"{_quote(text)} {why}: skipped", "value_skipped"))
+                parsed.issues += (Issue(parsed.line, column, f"{_quote(text)} {why}: skipped", "value_skipped"),)
         if "full_name" not in self.mapping.targets() and ("first_name" in parsed.values or "last_name" in parsed.values):
             parts = [parsed.values.get("first_name"), parsed.values.get("last_name")]
             full = " ".join(p for p in parts if p) or None
@@ -417,6 +399,36 @@ class RowParser:
         names = ", ".join(columns)
         return Rejection(parsed.line, columns[0], f"no identity key: {names} {'is' if len(columns) == 1 else 'are'} empty",
                          parsed.raw)
+
+
+_NOTHING = (None, None, None)
+
+
+def _take(parsed: ParsedRow, into: dict, fields: list[tuple[int, str, str, Parser, dict]], cells: list[str]) -> None:
+    """Parse the cells of `fields` into `into` (values or attributes); note their columns and problems.
+
+    One loop over the fields rather than a call per cell: it runs for every cell of the file.
+    """
+    columns = parsed.columns
+    for index, column, key, parse, cache in fields:
+        cell = cells[index]
+        if not cell:
+            into[key] = None
+            continue
+        found = cache.get(cell)
+        if found is None:
+            text = clean_text(cell)
+            found = _NOTHING if text is None else (*parse(text), text)
+            if len(cache) < CACHE_SIZE:
+                cache[cell] = found
+        value, problem, text = found
+        into[key] = value
+        if text is None:
+            continue
+        columns[key] = column
+        if problem:
+            outcome, why = problem
+            parsed.issues += (Issue(parsed.line, column, f"{_quote(text)} {why}", outcome),)
 
 
 def _quote(text: str) -> str:

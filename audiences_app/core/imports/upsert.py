@@ -13,7 +13,8 @@ row naming two different records must be rejected, not merged. So each chunk:
 3. writes: new records through `bulk_insert` (SQLite executemany, PostgreSQL COPY straight
    into the table — the plan already knows they are new, so no staging is needed); changed
    records through a TEMP staging table (bulk_insert again) and one `UPDATE … FROM`; the
-   rejects and warnings into `import_line`.
+   rejects and warnings into `import_line`. On SQLite the trigram search index follows the
+   records in a few set-based statements, not a trigger per row (`text_search.batched`).
 
 `updated_at` moves only on records whose values really changed, so importing the same file
 again writes nothing and reports every row unchanged.
@@ -36,15 +37,17 @@ record's key by import would silently re-point every later match.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import islice
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
 
+from audiences_app.core import text_search
 from audiences_app.core.bulk import bulk_insert
 from audiences_app.core.db import is_sqlite
 from audiences_app.core.imports.mapping import CORE_TARGETS, IDENTITY_FIELDS
@@ -78,9 +81,6 @@ class UpsertPolicy:
         for name, policy in [("default", self.default), *self.fields.items()]:
             if policy not in POLICIES:
                 raise ValueError(f"Policy for {name!r} must be one of {', '.join(POLICIES)}, not {policy!r}.")
-
-    def of(self, key: str) -> str:
-        return self.fields.get(key, self.default)
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,7 @@ def apply_rows(
                 index[(key, record.values[key])] = record
     first_touched: list[tuple[_Record, int]] = []
     created: list[_Record] = []
+    blank = dict.fromkeys(DATA_COLUMNS[target.entity])
 
     for row in rows:
         if isinstance(row, Rejection):
@@ -189,7 +190,7 @@ def apply_rows(
         if row.issues:
             issues.extend((issue, row.raw) for issue in row.issues)
         if not matches:
-            record = _Record(None, {**dict.fromkeys(DATA_COLUMNS[target.entity]), **row.values},
+            record = _Record(None, {**blank, **row.values},
                              {k: v for k, v in row.attributes.items() if v is not None}, touched=True, line=row.line)
             created.append(record)
             outcome.created += 1
@@ -218,8 +219,9 @@ def apply_rows(
     outcome.warnings = sum(1 for issue, _ in issues if issue.outcome != "rejected")
 
     now = utcnow()
-    _insert_new(conn, table, target, created, now)
-    _update_changed(conn, table, target, changed, now)
+    with text_search.batched(conn, table) as search_index:
+        _insert_new(conn, table, target, created, now)
+        _update_changed(conn, table, target, changed, now, search_index)
     if issues:
         bulk_insert(conn, IMPORT_LINE, ISSUE_COLUMNS, (
             (target.run_id, issue.line, issue.outcome, (issue.column or "")[:200] or None, issue.reason, raw)
@@ -258,7 +260,7 @@ def _load_existing(conn: Connection, table: sa.Table, target: ImportTarget, rows
         values -= {row[positions[key]] for row in found.values()}
         for batch in _batches(sorted(values)):
             for row in _rows_where_one_of(conn, selected, table.c[key], batch,
-                                          [table.c.workspace_id == target.workspace_id]):
+                                          [table.c.workspace_id == target.workspace_id]).all():
                 found[row[0]] = tuple(row)
     seen = _already_matched(conn, target, [i for i in found if i <= target.created_after])
     return [
@@ -272,14 +274,20 @@ def _rows_where_one_of(conn: Connection, columns: list, column: sa.Column, value
                        scope: list) -> sa.Result:
     """The rows (of `columns`) whose `column` is one of `values`, within `scope`.
 
-    SQLite: an IN list, which its planner always answers by index probes. PostgreSQL: one
-    index probe per value (`unnest` + LATERAL … LIMIT 1) with the values as ONE array
+    The values travel as ONE parameter: bound one by one, SQLAlchemy spends more time
+    expanding and naming 5,000 parameters than the database spends on the query. SQLite:
+    `IN (SELECT value FROM json_each(:json_array))`, answered by index probes like an IN
+    list. PostgreSQL: one index probe per value (`unnest` + LATERAL … LIMIT 1) of an array
     parameter. A plain `= ANY(array)` is planned from statistics, and during a large import
     into a new workspace they say the workspace is nearly empty: the planner then scans the
     whole workspace and compares each row with every value, which grows with rows × values.
     """
     if is_sqlite(conn):
-        return conn.execute(sa.select(*columns).where(*scope, column.in_(values)))
+        array = json.dumps(values)
+        if "\\u0000" in array:  # json_each would cut the text at the NUL: bind the values one by one
+            return conn.execute(sa.select(*columns).where(*scope, column.in_(values)))
+        listed = sa.func.json_each(sa.bindparam(None, array, type_=sa.String)).table_valued("value")
+        return conn.execute(sa.select(*columns).where(*scope, column.in_(sa.select(listed.c.value))))
     keys = sa.func.unnest(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type))).table_valued(
         "v").render_derived(name="k")
     probe = sa.select(*columns).where(*scope, column == keys.c.v).limit(1).lateral()
@@ -291,7 +299,7 @@ def _already_matched(conn: Connection, target: ImportTarget, ids: list[int]) -> 
     for batch in _batches(sorted(ids)):
         seen.update(_rows_where_one_of(
             conn, [IMPORT_LINE.c.record_id], IMPORT_LINE.c.record_id, batch,
-            [IMPORT_LINE.c.run_id == target.run_id, IMPORT_LINE.c.outcome == "matched"]).scalars())
+            [IMPORT_LINE.c.run_id == target.run_id, IMPORT_LINE.c.outcome == "matched"]).scalars().all())
     return seen
 
 
@@ -322,23 +330,28 @@ def _merge_row(record: _Record, row: ParsedRow, policy: UpsertPolicy, *, duplica
                 f"{FIELD_LABELS[key]} {value!r} differs from {current!r} of the record it matched: kept {current!r}",
                 "value_skipped",
             ), row.raw))
-    mode: Callable[[str], str] = (lambda _key: "fill_blanks") if duplicate else policy.of
+    policies, default = ({}, "fill_blanks") if duplicate else (policy.fields, policy.default)
     skip_empty = duplicate or policy.skip_empty
-    _merge(record.values, {k: v for k, v in row.values.items() if k not in identity}, mode, skip_empty,
-           drop_erased=False)
-    _merge(record.attributes, row.attributes, mode, skip_empty, drop_erased=True)
+    _merge(record.values, row.values, policies, default, skip_empty, drop_erased=False, skip=identity)
+    _merge(record.attributes, row.attributes, policies, default, skip_empty, drop_erased=True)
 
 
-def _merge(current: dict, incoming: dict, mode: Callable[[str], str], skip_empty: bool, *, drop_erased: bool) -> None:
-    """Apply `incoming` onto `current` field by field; an erased column becomes None, an erased
-    attribute (drop_erased) leaves the JSON, so attributes never hold nulls."""
+def _merge(current: dict, incoming: dict, policies: dict[str, str], default: str, skip_empty: bool, *,
+           drop_erased: bool, skip: tuple[str, ...] = ()) -> None:
+    """Apply `incoming`, except its `skip` keys, onto `current` field by field under the
+    `policies` (else `default`); an erased column becomes None, an erased attribute
+    (drop_erased) leaves the JSON, so attributes never hold nulls."""
     for key, value in incoming.items():
-        policy = mode(key)
+        if value is None and skip_empty:
+            continue
+        if key in skip:
+            continue
+        policy = policies.get(key, default)
         if policy == "never":
             continue
         old = current.get(key)
         if value is None:
-            if skip_empty or policy != "overwrite" or old is None:
+            if policy != "overwrite" or old is None:
                 continue
             if drop_erased:
                 del current[key]
@@ -370,17 +383,22 @@ def _insert_new(conn: Connection, table: sa.Table, target: ImportTarget, records
         return
     columns = DATA_COLUMNS[target.entity]
     names = ["workspace_id", *columns, "attributes", "source", "created_at", "updated_at"]
-    rows = ((target.workspace_id, *(r.values[c] for c in columns), r.attributes, SOURCE, now, now) for r in records)
+    values_of = itemgetter(*columns)
+    rows = ((target.workspace_id, *values_of(r.values), r.attributes, SOURCE, now, now) for r in records)
     _write(conn, table, names, rows, target.copy)
 
 
-def _update_changed(conn: Connection, table: sa.Table, target: ImportTarget, records: list[_Record], now) -> None:
+def _update_changed(conn: Connection, table: sa.Table, target: ImportTarget, records: list[_Record], now,
+                    search_index: text_search.IndexBatch) -> None:
     if not records:
         return
     columns = DATA_COLUMNS[target.entity]
+    searched = text_search.SEARCHABLE[table.name]
+    search_index.updating([r.id for r in records if any(r.values[c] != r.original[0][c] for c in searched)])
     stage = _staging_table(table, [*columns, "attributes", "updated_at"])
     conn.execute(CreateTable(stage, if_not_exists=True))
-    rows = ((r.id, *(r.values[c] for c in columns), r.attributes, now) for r in records)
+    values_of = itemgetter(*columns)
+    rows = ((r.id, *values_of(r.values), r.attributes, now) for r in records)
     _write(conn, stage, ["id", *columns, "attributes", "updated_at"], rows, target.copy)
     if not is_sqlite(conn):
         conn.exec_driver_sql(f"ANALYZE {stage.name}")  # a fresh TEMP table has no statistics to plan the join

@@ -76,7 +76,7 @@ def test_a_company_row_lands_typed_and_normalized():
     assert isinstance(row, ParsedRow)
     assert row.values == {"name": "Acme Inc", "industry": "software", "employee_count": 1200, "country": "GB",
                           "founded_year": 2013, "website": "https://WWW.Acme.com/", "domain": "acme.com"}
-    assert row.keys == {"domain": "acme.com"} and row.issues == []
+    assert row.keys == {"domain": "acme.com"} and row.issues == ()
 
 
 def test_a_linkedin_company_page_as_homepage_becomes_the_linkedin_key():

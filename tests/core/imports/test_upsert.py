@@ -154,3 +154,25 @@ def test_a_dry_run_reports_exactly_what_the_import_then_does_and_writes_nothing(
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM run")).scalar_one() == runs_before
     assert _counts(run_import(path)) == _counts(preview)
+
+
+def test_keys_holding_a_nul_character_are_found_again(sqlite_engine, tmp_path):
+    # SQLite: existing keys are looked up through json_each, which would cut such a key at
+    # the NUL; those lookups bind the keys one by one instead. (CSV drops NUL bytes; Parquet
+    # keeps them. PostgreSQL text cannot hold NUL at all.)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from audiences_app.core.db import write_transaction
+    from audiences_app.core.workspaces import ensure_workspace
+
+    path = tmp_path / "nul.parquet"
+    pq.write_table(pa.table({"Record ID": ["a\x00b", "plain"], "Company": ["Nul Co", "Plain Co"]}), path)
+    with write_transaction(sqlite_engine) as conn:
+        workspace_id = ensure_workspace(conn, "nul-keys")
+    counts = []
+    for _ in range(2):
+        with sqlite_engine.connect() as conn:
+            plan = imports.plan_import(path, "companies", conn=conn, workspace_id=workspace_id)
+        counts.append(_counts(imports.import_file(sqlite_engine, workspace_id, plan)))
+    assert counts == [(2, 0, 0, 0, 0), (0, 0, 2, 0, 0)]

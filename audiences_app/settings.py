@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     query_time_limit_ms: int = Field(
         default=5_000, ge=100, description="Time limit for any query a user's click starts"
     )
+    column_cache_mb: int = Field(
+        default=256, ge=0,
+        description="Memory for the columns that segment counts are computed over (0 turns the cache off)",
+    )
     downloads_dir: Path = Field(
         default=PROJECT_ROOT / "data" / "downloads",
         description="Where exports are written before the browser fetches them over HTTP",

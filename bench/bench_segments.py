@@ -9,11 +9,14 @@ The data is the deterministic demo (core/demo.py) in workspace `demo`, loaded on
 (a few minutes at full size) and reused afterwards. Every figure is the median of --repeat
 runs after one warm-up run, caches warm.
 
-1. An indexable filter's count through the whole stack (catalog read, parse, compile,
-   SQLAlchemy) vs the identical SQL statement sent through the raw driver. Goal ≤ 1.2× + 2 ms.
-2. Filters no index serves (a JSON attribute, not_contains, an or-group) vs a pandas boolean
-   mask over the same columns already in memory, text already folded (a generous baseline).
-   Goal ≤ 10× and under a second.
+1. An indexable filter's count through the whole stack's SQL path (catalog read, parse,
+   compile, SQLAlchemy; not the column cache, which section 2 measures) vs the identical SQL
+   statement sent through the raw driver. Goal ≤ 1.2× + 2 ms.
+2. Filters no index serves (a JSON attribute, not_contains, an or-group), counted as the
+   product counts them (`exact_member_count`: a mask over columns cached in the process once
+   loaded, segments/columns.py), vs a pandas boolean mask over the same columns already in
+   memory, text already folded. Goal ≤ 10× and under a second. The first two counts are
+   printed too: SQL while the database has just changed, then the load.
 3. A selective `contains` served by the trigram index (asked for the term's rarest trigrams,
    as the product asks) vs the same predicate as a LIKE scan. Goal ≥ 50× faster.
 4. A member page at 90% depth vs the first page (keyset paging). Goal ≤ 1.5×.
@@ -141,8 +144,9 @@ def bench_indexed_count(engine, workspace_id: int, repeat: int) -> bool:
         try:
             assert by_hand() == total
             with engine.connect() as conn:
-                def ours_count() -> int:
-                    value = members.exact_member_count(conn, workspace_id, entity, filter_json, as_of=DEMO_EPOCH)
+                def ours_count() -> int:  # the SQL path: the column cache is section 2's
+                    clause = member_clause(conn, workspace_id, entity, filter_json, as_of=DEMO_EPOCH)
+                    value = records.exact_count(conn, workspace_id, entity, where=clause)
                     conn.commit()
                     return value
 
@@ -192,7 +196,11 @@ def bench_unindexed(engine, workspace_id: int, repeat: int) -> bool:
     ok = True
     for label, filter_json, mask in cases:
         with engine.connect() as conn:
-            total = members.exact_member_count(conn, workspace_id, "companies", filter_json)
+            first = []  # cold: SQL while the database has changed since the last count, then a load
+            for _ in range(2):
+                started = time.perf_counter()
+                total = members.exact_member_count(conn, workspace_id, "companies", filter_json)
+                first.append(time.perf_counter() - started)
             expected = int(mask())
             assert total == expected, (label, total, expected)
             ours, baseline = compare(lambda: members.exact_member_count(conn, workspace_id, "companies", filter_json),
@@ -200,7 +208,8 @@ def bench_unindexed(engine, workspace_id: int, repeat: int) -> bool:
         met = ours <= 10 * baseline and ours < 1.0
         ok &= met
         print(f"   {label}: {total:,} companies; ours {ms(ours)}, pandas mask {ms(baseline)}, "
-              f"ratio {ours / baseline:.1f}x (goal <= 10x and < 1 s: {verdict(met)})")
+              f"ratio {ours / baseline:.1f}x (goal <= 10x and < 1 s: {verdict(met)}); "
+              f"first two counts {ms(first[0])}, {ms(first[1])}")
     return ok
 
 

@@ -5,7 +5,8 @@ Pages, counts and exports are the record browser's and the exporter's own (recor
 exports.py), narrowed by the filter's clause, so a segment pages, counts and exports exactly
 as the Companies and People pages do: keyset pages that cost the same at any depth, counts
 capped at `cap` within a time limit ("10,000+") that the UI completes in the background with
-`exact_member_count`, and CSV with formula cells neutralized.
+`exact_member_count`, and CSV with formula cells neutralized. Counts come from the cached
+columns (columns.py) when they can answer, exactly and as fresh as SQL; else from SQL.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sqlalchemy.engine import Connection
 from audiences_app.core import exports, records
 from audiences_app.core.db import QueryTimeout
 from audiences_app.core.models import Tag
+from audiences_app.core.segments import columns
 from audiences_app.core.segments.fields import TABLES, TAG_LINKS, filter_fields, resolve_field, sql_target
-from audiences_app.core.segments.resolve import bounded, member_clause
+from audiences_app.core.segments.resolve import bounded, member_clause, parse_in_workspace
 from audiences_app.core.text_search import fold, like_pattern, normalized
 
 SUGGESTION_SAMPLE = 20_000
@@ -60,7 +62,13 @@ def member_count(
     as_of: datetime | date | None = None,
 ) -> records.RecordCount:
     """How many members, fast: exact up to `cap`, else `cap` and capped ("10,000+"), or not
-    known yet (value None) when even that takes longer than `time_limit_ms`."""
+    known yet (value None) when even that takes longer than `time_limit_ms`. Exact at any
+    size when the columns cached by an earlier count answer (loading them would not fit the
+    time limit)."""
+    node = parse_in_workspace(conn, workspace_id, entity, filter_json)
+    counted = columns.count(conn, workspace_id, entity, node, as_of=as_of, load=False)
+    if counted is not None:
+        return records.RecordCount(value=counted, capped=False)
     clause = member_clause(conn, workspace_id, entity, filter_json, as_of=as_of)
     return records.count_records(conn, workspace_id, entity, where=clause, cap=cap, time_limit_ms=time_limit_ms)
 
@@ -68,7 +76,13 @@ def member_count(
 def exact_member_count(
     conn: Connection, workspace_id: int, entity: str, filter_json: Any, *, as_of: datetime | date | None = None
 ) -> int:
-    """How many members, exactly; may take seconds at millions of records (run it in the background)."""
+    """How many members, exactly; may take seconds at millions of records (run it in the
+    background). A mask over cached columns when they can answer: the first count loads
+    them (about a scan), later ones take milliseconds until something is written."""
+    node = parse_in_workspace(conn, workspace_id, entity, filter_json)
+    counted = columns.count(conn, workspace_id, entity, node, as_of=as_of)
+    if counted is not None:
+        return counted
     clause = member_clause(conn, workspace_id, entity, filter_json, as_of=as_of)
     return records.exact_count(conn, workspace_id, entity, where=clause)
 

@@ -2,9 +2,10 @@
 reference evaluator and the English description are all made (Datasette's filters.py habit).
 
 An entry has its key, a UI label, an English phrase, the field types it applies to with the
-value each takes (a `ValueShape`), an SQL builder and a Python test. Both builders receive
-the same prepared operand, so the compiled SQL and the evaluator cannot disagree on what a
-value means. Adding an operator is adding one entry to `OPERATORS`.
+value each takes (a `ValueShape`), an SQL builder, a Python test and a vectorized test (over
+the cached columns of columns.py; None where only SQL answers). All receive the same
+prepared operand, so the compiled SQL, the evaluator and the columns cannot disagree on what
+a value means. Adding an operator is adding one entry to `OPERATORS`.
 
 Negative operators are `negation(positive, ...)` entries: they compile to NOT(positive) and
 evaluate to `not positive`. Every positive predicate is built never to be NULL (see
@@ -21,6 +22,7 @@ weeks (7 days), calendar months or calendar years (`dateutil.relativedelta`: one
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -29,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
@@ -253,6 +256,15 @@ def range_test(value: Any, bounds: Range) -> bool:
     return value <= bounds.high if bounds.high_inclusive else value < bounds.high
 
 
+def range_vector(values: Any, bounds: Range) -> Any:
+    tests = []
+    if bounds.low is not None:
+        tests.append(values >= bounds.low)
+    if bounds.high is not None:
+        tests.append(values <= bounds.high if bounds.high_inclusive else values < bounds.high)
+    return functools.reduce(operator.and_, tests)
+
+
 def _on(day: date, field: Field, as_of: datetime) -> Range:
     return Range(_day(field, day), _day(field, day + ONE_DAY))
 
@@ -291,13 +303,18 @@ class Operator:
     test: Callable[[Any, Any], bool] | None  # the same in Python, on a value that is not empty
     prepare: Callable[[Any, Field, datetime], Any] | None = None  # when the operand needs the clock
     negated: bool = False
+    # `test` over many values at once (columns.py): values → a boolean array, which the caller
+    # narrows to the records that have a value. The values are a field's distinct texts as a
+    # pandas string Series (text, dates), or one per record: columns.Numbers, a numpy array
+    # (booleans, timestamps).
+    vector: Callable[[Any, Any], Any] | None = None
 
     @property
     def field_types(self) -> tuple[str, ...]:
         return tuple(self.values)
 
     def operand(self, parsed: Any, field: Field, as_of: datetime) -> Any:
-        """What `sql` and `test` compare with: folded text, whole numbers, a Range of dates."""
+        """What `sql`, `test` and `vector` compare with: folded text, whole numbers, a Range of dates."""
         if self.prepare is not None:
             return self.prepare(parsed, field, as_of)
         return self.values[field.type].operand(parsed, field)
@@ -317,21 +334,22 @@ _RELATIVE = {"date": RELATIVE, "datetime": RELATIVE}
 _EXISTS = {t: NO_VALUE for t in ("text", "number", "date", "datetime", "list")}
 
 _eq = Operator("eq", "is", "is {}", {"text": TEXT, "number": NUMBER},
-               lambda t, x: t.value == x, operator.eq)
+               lambda t, x: t.value == x, operator.eq, vector=operator.eq)
 _contains = Operator("contains", "contains", "contains {}", {"text": TEXT},
                      lambda t, x: t.contains(x) if t.contains else _matches(("%", "%"))(t, x),
-                     lambda v, x: x in v)
+                     lambda v, x: x in v, vector=lambda v, x: v.str.contains(x, regex=False))
 _in = Operator("in", "is any of", "is any of {}", {"text": TEXT_LIST},
-               lambda t, x: t.value.in_(x), lambda v, x: v in x)
+               lambda t, x: t.value.in_(x), lambda v, x: v in x, vector=lambda v, x: v.isin(x))
 _between = Operator("between", "is between", "is between {}",
                     {"number": NUMBER_RANGE, "date": DATE_RANGE, "datetime": DATE_RANGE},
-                    lambda t, x: range_sql(t.value, x), range_test)
+                    lambda t, x: range_sql(t.value, x), range_test, vector=range_vector)
 _within_last = Operator("within_last", "is within the last", "is within the last {}", _RELATIVE,
-                        lambda t, x: range_sql(t.value, x), range_test, _within(-1))
+                        lambda t, x: range_sql(t.value, x), range_test, _within(-1), vector=range_vector)
 _within_next = Operator("within_next", "is within the next", "is within the next {}", _RELATIVE,
-                        lambda t, x: range_sql(t.value, x), range_test, _within(+1))
+                        lambda t, x: range_sql(t.value, x), range_test, _within(+1), vector=range_vector)
 _is_not_empty = Operator("is_not_empty", "is not empty", "is not empty", _EXISTS,
-                         lambda t, x: t.nonblank, lambda v, x: True)
+                         lambda t, x: t.nonblank, lambda v, x: True,
+                         vector=lambda v, x: np.ones(len(v), dtype=bool))
 _contains_any = Operator("contains_any", "has any of", "has any of {}", {"list": TEXT_LIST},
                          lambda t, x: t.has_any(x), lambda v, x: not v.isdisjoint(x))
 _in_segment = Operator("in_segment", "is in segment", "in segment {}", {"segment": SEGMENT_ID}, None, None)
@@ -343,37 +361,38 @@ OPERATORS: dict[str, Operator] = {op.key: op for op in [
     _contains,
     negation(_contains, "not_contains", "does not contain", "does not contain {}"),
     Operator("starts_with", "starts with", "starts with {}", {"text": TEXT},
-             _matches(("", "%")), str.startswith),
+             _matches(("", "%")), str.startswith, vector=lambda v, x: v.str.startswith(x)),
     Operator("ends_with", "ends with", "ends with {}", {"text": TEXT},
-             _matches(("%", "")), str.endswith),
+             _matches(("%", "")), str.endswith, vector=lambda v, x: v.str.endswith(x)),
     _in,
     negation(_in, "not_in", "is none of", "is none of {}"),
     # numbers
     Operator("gt", "is greater than", "is greater than {}", {"number": NUMBER},
-             lambda t, x: t.value > x, operator.gt),
+             lambda t, x: t.value > x, operator.gt, vector=operator.gt),
     Operator("gte", "is at least", "is at least {}", {"number": NUMBER},
-             lambda t, x: t.value >= x, operator.ge),
+             lambda t, x: t.value >= x, operator.ge, vector=operator.ge),
     Operator("lt", "is less than", "is less than {}", {"number": NUMBER},
-             lambda t, x: t.value < x, operator.lt),
+             lambda t, x: t.value < x, operator.lt, vector=operator.lt),
     Operator("lte", "is at most", "is at most {}", {"number": NUMBER},
-             lambda t, x: t.value <= x, operator.le),
+             lambda t, x: t.value <= x, operator.le, vector=operator.le),
     _between,
     negation(_between, "not_between", "is not between", "is not between {}"),
     # dates
-    Operator("on", "is on", "is on {}", _DATES, lambda t, x: range_sql(t.value, x), range_test, _on),
+    Operator("on", "is on", "is on {}", _DATES, lambda t, x: range_sql(t.value, x), range_test, _on,
+             vector=range_vector),
     Operator("before", "is before", "is before {}", _DATES,
-             lambda t, x: range_sql(t.value, x), range_test, _before),
+             lambda t, x: range_sql(t.value, x), range_test, _before, vector=range_vector),
     Operator("after", "is after", "is after {}", _DATES,
-             lambda t, x: range_sql(t.value, x), range_test, _after),
+             lambda t, x: range_sql(t.value, x), range_test, _after, vector=range_vector),
     _within_last,
     negation(_within_last, "not_within_last", "is not within the last", "is not within the last {}"),
     _within_next,
     negation(_within_next, "not_within_next", "is not within the next", "is not within the next {}"),
     # booleans
     Operator("is_true", "is true", "is true", {"boolean": NO_VALUE},
-             lambda t, x: t.value == sa.true(), lambda v, x: v is True),
+             lambda t, x: t.value == sa.true(), lambda v, x: v is True, vector=lambda v, x: v),
     Operator("is_false", "is false", "is false", {"boolean": NO_VALUE},
-             lambda t, x: t.value == sa.false(), lambda v, x: v is False),
+             lambda t, x: t.value == sa.false(), lambda v, x: v is False, vector=lambda v, x: ~v),
     # lists
     _contains_any,
     Operator("contains_all", "has all of", "has all of {}", {"list": TEXT_LIST},

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,24 @@ class Settings(BaseSettings):
     )
     run_worker: bool = Field(
         default=True, description="Run the durable-run worker inside the app process"
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts or IPs that enrichment calls may reach although not public (admin allow-list)",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key that encrypts provider secrets at rest (else the key file is used)"
+    )
+    secret_key_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "secret.key",
+        description="Key file created with mode 0600 on first use when no secret key is set",
+    )
+    reference_dirs: str = Field(
+        default=str(PROJECT_ROOT / "data"),
+        description="Folders (separated like PATH) that reference-file enrichments may read from",
+    )
+    auto_enrich_seconds: int = Field(
+        default=300, ge=5, description="Seconds between sweeps that auto-enrich new and changed records"
     )
     allowed_origins: str = Field(
         default="http://localhost:3000,http://127.0.0.1:3000",

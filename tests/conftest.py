@@ -18,6 +18,17 @@ import sqlalchemy as sa
 from audiences_app.core.db import make_engine, write_transaction
 from audiences_app.core.migrate import upgrade
 from audiences_app.core.workspaces import ensure_workspace
+from audiences_app.settings import get_settings
+
+@pytest.fixture(autouse=True)
+def settings_from_this_tests_environment():
+    """Settings are read once per process (`get_settings` is cached): each test starts from
+    the environment as it is, and one that changes it (monkeypatch.setenv, then
+    `get_settings.cache_clear()`) leaves nothing cached behind for the next."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 POSTGRES_URL = os.environ.get("AUDIENCES_TEST_POSTGRES_URL")

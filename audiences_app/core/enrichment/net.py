@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
-import os
 import re
 import socket
 from collections.abc import Iterable
@@ -36,6 +35,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
+
+from audiences_app.settings import get_settings
 
 ALLOWED_HOSTS_ENV = "AUDIENCES_ALLOWED_HOSTS"
 _NUMERIC_HOST = re.compile(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+))*")
@@ -84,7 +85,7 @@ def _host_key(host: str) -> str:
 
 
 def allowed_hosts_from_env() -> frozenset[str]:
-    return frozenset(_host_key(h) for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip())
+    return frozenset(_host_key(h) for h in get_settings().allowed_hosts.split(",") if h.strip())
 
 
 @dataclass(frozen=True)

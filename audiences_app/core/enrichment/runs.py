@@ -23,7 +23,6 @@ copied into the run, so editing a config never changes a run already started. Th
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -46,11 +45,11 @@ from audiences_app.core.jobs import (
 )
 from audiences_app.core.models import TABLES, utcnow
 from audiences_app.core.run_kinds import register
+from audiences_app.settings import get_settings
 
 KIND = "enrich"
 TEST_ROWS = 10
 MODES = ("test", "full", "auto")
-AUTO_INTERVAL_ENV = "AUDIENCES_AUTO_ENRICH_SECONDS"
 AUTO_SWEEP_LIMIT = 5_000
 ESTIMATE_CHUNK = 2_000
 LABELS = {"companies": ("name", "domain"), "people": ("full_name", "email")}
@@ -336,7 +335,7 @@ def cancel_enrichment(conn: Connection, workspace_id: int, run_id: int) -> None:
 # -- auto-enrichment -------------------------------------------------------------------------------------
 
 def auto_interval_seconds() -> int:
-    return max(5, int(os.environ.get(AUTO_INTERVAL_ENV, "300")))
+    return get_settings().auto_enrich_seconds
 
 
 def set_auto_enrich(engine: Engine, workspace_id: int, config_id: int, enabled: bool, *,

@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection
 
 from audiences_app.core.models import Secret, utcnow
-from audiences_app.settings import PROJECT_ROOT
+from audiences_app.settings import get_settings
 
 SECRET = Secret.__table__
 KEY_ENV = "AUDIENCES_SECRET_KEY"
@@ -51,15 +51,11 @@ class SecretValue:
     __str__ = __repr__
 
 
-def _key_file() -> Path:
-    return Path(os.environ.get(KEY_FILE_ENV) or PROJECT_ROOT / "data" / "secret.key")
-
-
 def _fernet() -> Fernet:
-    key = os.environ.get(KEY_ENV)
-    if key:
-        return Fernet(key.encode())
-    path = _key_file()
+    settings = get_settings()
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return Fernet(settings.secret_key.get_secret_value().encode())
+    path = settings.secret_key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -16,6 +16,7 @@ from audiences_app.core.enrichment.providers.waterfall import run_step
 from audiences_app.core.enrichment.runner import HttpRunner
 from audiences_app.core.enrichment.secret_store import SecretValue
 from audiences_app.core.enrichment.spec import build_provider, parse_spec
+from audiences_app.settings import get_settings
 
 
 def fetch(spec: dict, record: dict, *, entity: str = "companies", secrets: dict | None = None) -> dict:
@@ -53,6 +54,7 @@ def test_derived_person_fields():
 @pytest.fixture
 def reference_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDIENCES_REFERENCE_DIRS", str(tmp_path))
+    get_settings.cache_clear()
     (tmp_path / "firms.csv").write_text("domain,funding,hq\nacme.com,1500000,Berlin\nbeta.io,,Paris\n")
     pq.write_table(pa.table({"site": ["https://www.gamma.org/"], "funding": [42.5]}), tmp_path / "firms.parquet")
     return tmp_path

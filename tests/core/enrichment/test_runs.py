@@ -10,6 +10,7 @@ from audiences_app.core.enrichment import credits, runs
 from audiences_app.core.enrichment.configs import target_for
 from audiences_app.core.jobs import ITEM, utcnow
 from audiences_app.core.segments import matching_ids
+from audiences_app.settings import get_settings
 from tests.core.enrichment.helpers import (
     COMPANY, add_companies, api_step, attributes, charged, grant, save, test_then_run,
 )
@@ -293,6 +294,7 @@ def test_a_run_whose_secret_is_missing_fails_with_the_reason_and_costs_nothing(e
 
 def test_reference_data_enriches_from_the_users_file(engine, workspace_id, tmp_path, monkeypatch):
     monkeypatch.setenv("AUDIENCES_REFERENCE_DIRS", str(tmp_path))
+    get_settings.cache_clear()
     (tmp_path / "firms.csv").write_text("domain,tier\nco1.com,gold\nco2.com,silver\n")
     add_companies(engine, workspace_id, 4)
     config = save(engine, workspace_id, [{"provider": {"kind": "reference", "path": str(tmp_path / "firms.csv"),

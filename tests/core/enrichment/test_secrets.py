@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from audiences_app.core.db import write_transaction
 from audiences_app.core.enrichment import secret_store
 from audiences_app.core.models import Secret
+from audiences_app.settings import get_settings
 
 
 def test_a_secret_is_stored_encrypted_and_comes_back_only_redacted(engine, workspace_id):
@@ -44,10 +45,25 @@ def test_a_missing_secret_is_named(engine, workspace_id):
 def test_without_an_env_key_a_0600_key_file_is_created_outside_the_database(engine, workspace_id, tmp_path, monkeypatch):
     monkeypatch.delenv(secret_store.KEY_ENV, raising=False)
     monkeypatch.setenv(secret_store.KEY_FILE_ENV, str(tmp_path / "keys" / "secret.key"))
+    get_settings.cache_clear()
     with write_transaction(engine) as conn:
         secret_store.set_secret(conn, workspace_id, "filed", "value-1")
     mode = stat.S_IMODE(os.stat(tmp_path / "keys" / "secret.key").st_mode)
     assert mode == 0o600
     monkeypatch.setenv(secret_store.KEY_ENV, Fernet.generate_key().decode())  # another key cannot read it
+    get_settings.cache_clear()
     with engine.connect() as conn, pytest.raises(secret_store.SecretError, match="cannot be decrypted"):
         secret_store.load_secrets(conn, workspace_id, {"filed"})
+
+
+def test_the_secret_key_setting_never_shows_in_a_repr_and_bad_intervals_are_refused(monkeypatch):
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv(secret_store.KEY_ENV, key)
+    monkeypatch.setenv("AUDIENCES_AUTO_ENRICH_SECONDS", "1")
+    get_settings.cache_clear()
+    with pytest.raises(ValueError, match="auto_enrich_seconds"):
+        get_settings()
+    monkeypatch.setenv("AUDIENCES_AUTO_ENRICH_SECONDS", "60")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.auto_enrich_seconds == 60 and key not in repr(settings) and key not in str(settings.model_dump())

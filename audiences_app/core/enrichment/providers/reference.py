@@ -18,7 +18,7 @@ from audiences_app.core.enrichment.providers.base import (
     OUTPUT_TYPES, CallContext, Output, Provider, SpecError, coerce,
 )
 from audiences_app.core.normalize import normalize_domain
-from audiences_app.settings import PROJECT_ROOT
+from audiences_app.settings import get_settings
 
 REFERENCE_DIRS_ENV = "AUDIENCES_REFERENCE_DIRS"
 _tables: dict[tuple, dict[str, dict[str, Any]]] = {}
@@ -26,9 +26,7 @@ _lock = threading.Lock()
 
 
 def reference_dirs() -> list[Path]:
-    configured = os.environ.get(REFERENCE_DIRS_ENV)
-    dirs = configured.split(os.pathsep) if configured else [str(PROJECT_ROOT / "data")]
-    return [Path(d).resolve() for d in dirs if d]
+    return [Path(d).resolve() for d in get_settings().reference_dirs.split(os.pathsep) if d]
 
 
 def _checked_path(path: str) -> Path:

@@ -5,7 +5,9 @@ Both walk the parsed filter in tree order, one row per node — the root, then e
 children depth first — with the node's path (as FilterError writes it: `and[1].or[0]`), its
 depth and its English label. A saved segment included with `in_segment` is one node; its own
 filter is the segment's business. Counts and answers come from the same compiled SQL as
-membership itself, so explain can never disagree with the count beside it.
+membership itself, so explain can never disagree with the count beside it; when the columns a
+count needs are already cached (segments/columns.py, which counts exactly what that SQL
+counts), the funnel is a few numpy masks instead of a query per node.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Connection
 from audiences_app.core.db import QueryTimeout
 from audiences_app.core.models import Tag
 from audiences_app.core.records import display_value
+from audiences_app.core.segments import columns
 from audiences_app.core.segments.compiler import compile_node
 from audiences_app.core.segments.describe import describe_node
 from audiences_app.core.segments.fields import TABLES, TAG_LINKS, Field
@@ -67,24 +70,34 @@ def clause_counts(
     dialect = conn.dialect.name
     shares = TrigramSample(conn, workspace_id)
 
-    def count(clause: sa.ColumnElement[bool]) -> int | None:
+    def count(part: Node, clause: sa.ColumnElement[bool]) -> int | None:
+        # Columns already cached by the builder's counts answer in milliseconds; loading them
+        # would not fit the time limit, so a cold cache leaves the count to SQL.
+        counted = columns.count(conn, workspace_id, entity, part, as_of=as_of, load=False)
+        if counted is not None:
+            return counted
         try:
             return count_clause(conn, workspace_id, entity, clause, time_limit_ms=time_limit_ms)
         except QueryTimeout:
             return None
 
     rows = []
-    funnels: dict[str, list[sa.ColumnElement[bool]]] = {}  # parent path → its children so far
+    funnels: dict[str, list[tuple[Node, sa.ColumnElement[bool]]]] = {}  # parent path → its children so far
     for current, depth, in_and in _walk(node):
         clause = compile_node(current, dialect_name=dialect, as_of=as_of, workspace_id=workspace_id, shares=shares)
         row = {
-            "path": current.path, "depth": depth, "kind": _kind(current), "count": count(clause), "running": None,
-            "label": describe_node(current, entity=entity, segment_names=names),
+            "path": current.path, "depth": depth, "kind": _kind(current), "count": count(current, clause),
+            "running": None, "label": describe_node(current, entity=entity, segment_names=names),
         }
         if in_and:
-            steps = funnels.setdefault(_parent(current.path), [])
-            steps.append(clause)
-            row["running"] = row["count"] if len(steps) == 1 else count(sa.and_(*steps))
+            parent = _parent(current.path)
+            steps = funnels.setdefault(parent, [])
+            steps.append((current, clause))
+            if len(steps) == 1:
+                row["running"] = row["count"]
+            else:
+                so_far = Group(parent, "and", tuple(step for step, _ in steps))
+                row["running"] = count(so_far, sa.and_(*(c for _, c in steps)))
         rows.append(row)
     return rows
 

@@ -33,7 +33,9 @@ from audiences_app.core.imports.reading import (
     BadLine, FileLayout, ImportFileError, check_unchanged, inspect_file, iter_chunks, read_chunk,
 )
 from audiences_app.core.imports.rows import Rejection, RowParser, infer_type
-from audiences_app.core.imports.upsert import IMPORT_LINE, ChunkOutcome, ImportTarget, UpsertPolicy, apply_rows
+from audiences_app.core.imports.upsert import (
+    IMPORT_LINE, ChunkOutcome, ImportCounts, ImportTarget, UpsertPolicy, apply_rows,
+)
 from audiences_app.core.jobs import (
     DEFAULT_MAX_ATTEMPTS, ITEM, RUN, ClaimedItem, Worker, add_items, create_run, fail_run, get_run, renew_leases,
     settle_item,
@@ -144,17 +146,10 @@ def plan_warnings(plan: ImportPlan) -> list[str]:
 
 # -- summaries ----------------------------------------------------------------------------------
 
-@dataclass
-class ImportSummary:
+@dataclass(kw_only=True)
+class ImportSummary(ImportCounts):
     run_id: int | None
     status: str
-    rows_read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    warnings: int = 0
     progress: float = 0.0
     error: str | None = None
     reject_report: str | None = None
@@ -345,8 +340,7 @@ def import_progress(conn: Connection, run_id: int, workspace_id: int) -> ImportS
         ITEM.c.run_id == run_id).order_by(ITEM.c.seq))
     for result, status, error in results:
         if status == "done" and result:
-            for name in ChunkOutcome.COUNTS:
-                setattr(summary, name, getattr(summary, name) + result.get(name, 0))
+            summary.add_counts(result)
             summary.progress = max(summary.progress, result.get("progress", 0.0))
         elif status == "failed" and summary.error is None:
             summary.error = error

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 from itertools import islice
 from operator import itemgetter
 
@@ -101,8 +102,10 @@ class ImportTarget:
     """PostgreSQL: COPY (the product's path); False writes with executemany (benchmarks)."""
 
 
-@dataclass
-class ChunkOutcome:
+@dataclass(kw_only=True)
+class ImportCounts:
+    """What an import did with its rows: of one chunk, or of the whole file (run.ImportSummary)."""
+
     rows_read: int = 0
     created: int = 0
     updated: int = 0
@@ -110,20 +113,30 @@ class ChunkOutcome:
     duplicates: int = 0
     rejected: int = 0
     warnings: int = 0
+
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        "rows_read", "created", "updated", "unchanged", "duplicates", "rejected", "warnings")
+
+    def add_counts(self, other: ImportCounts | dict) -> None:
+        """Add another's counts (an ImportCounts, or the dict `counts` made of one)."""
+        found = other if isinstance(other, dict) else other.counts()
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + found.get(name, 0))
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTS}
+
+
+@dataclass(kw_only=True)
+class ChunkOutcome(ImportCounts):
     samples: dict[str, list] = field(default_factory=lambda: {"created": [], "updated": [], "rejected": []})
 
-    COUNTS = ("rows_read", "created", "updated", "unchanged", "duplicates", "rejected", "warnings")
-
     def add(self, other: ChunkOutcome, samples: int = 0) -> None:
-        for name in self.COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.add_counts(other)
         for kind, items in other.samples.items():
             room = samples - len(self.samples[kind])
             if room > 0:
                 self.samples[kind].extend(items[:room])
-
-    def counts(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.COUNTS}
 
 
 class _Record:

@@ -23,7 +23,7 @@ from audiences_app.core.db import QueryTimeout
 from audiences_app.core.models import Tag
 from audiences_app.core.segments import columns
 from audiences_app.core.segments.fields import TABLES, TAG_LINKS, filter_fields, resolve_field, sql_target
-from audiences_app.core.segments.resolve import bounded, member_clause, parse_in_workspace
+from audiences_app.core.segments.resolve import bounded, member_clause, node_clause, parse_in_workspace
 from audiences_app.core.text_search import fold, like_pattern, normalized
 
 SUGGESTION_SAMPLE = 20_000
@@ -69,7 +69,7 @@ def member_count(
     counted = columns.count(conn, workspace_id, entity, node, as_of=as_of, load=False)
     if counted is not None:
         return records.RecordCount(value=counted, capped=False)
-    clause = member_clause(conn, workspace_id, entity, filter_json, as_of=as_of)
+    clause = node_clause(conn, workspace_id, node, as_of=as_of)
     return records.count_records(conn, workspace_id, entity, where=clause, cap=cap, time_limit_ms=time_limit_ms)
 
 
@@ -83,7 +83,7 @@ def exact_member_count(
     counted = columns.count(conn, workspace_id, entity, node, as_of=as_of)
     if counted is not None:
         return counted
-    clause = member_clause(conn, workspace_id, entity, filter_json, as_of=as_of)
+    clause = node_clause(conn, workspace_id, node, as_of=as_of)
     return records.exact_count(conn, workspace_id, entity, where=clause)
 
 

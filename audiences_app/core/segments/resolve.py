@@ -76,7 +76,13 @@ def member_clause(
     conn: Connection, workspace_id: int, entity: str, filter_json: Any, *, as_of: datetime | date | None = None
 ) -> sa.ColumnElement[bool]:
     """The filter as a WHERE clause on the entity's table, resolved in the workspace."""
-    node = parse_in_workspace(conn, workspace_id, entity, filter_json)
+    return node_clause(conn, workspace_id, parse_in_workspace(conn, workspace_id, entity, filter_json), as_of=as_of)
+
+
+def node_clause(
+    conn: Connection, workspace_id: int, node: Node, *, as_of: datetime | date | None = None
+) -> sa.ColumnElement[bool]:
+    """An already parsed filter (`parse_in_workspace`) as a WHERE clause in the workspace."""
     return compile_node(node, dialect_name=conn.dialect.name, as_of=as_of, workspace_id=workspace_id,
                         shares=TrigramSample(conn, workspace_id))
 

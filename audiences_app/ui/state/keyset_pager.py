@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from audiences_app.core import records
+from audiences_app.settings import get_settings
 from audiences_app.ui.state.workspace import WorkspaceState
 
 
@@ -23,6 +24,13 @@ class KeysetPagerState(WorkspaceState, mixin=True):
 
     async def _show_page(self, cursors: list[str]) -> None:
         raise NotImplementedError  # each table knows how to fetch its own page
+
+    @rx.var
+    def range_label(self) -> str:
+        if not self.rows:
+            return "No rows"
+        first = self.page_index * get_settings().page_size + 1
+        return f"Rows {first:,}–{first + len(self.rows) - 1:,}"
 
     def _set_page(self, cursors: list[str], page: records.RecordPage) -> None:
         self.rows = page.rows

@@ -85,13 +85,6 @@ class RecordBrowserState(KeysetPagerState, mixin=True):
             })
         return cells
 
-    @rx.var
-    def range_label(self) -> str:
-        if not self.rows:
-            return "No rows"
-        first = self.page_index * get_settings().page_size + 1
-        return f"Rows {first:,}–{first + len(self.rows) - 1:,}"
-
     # -- events ---------------------------------------------------------------------------
     # Database work runs in a worker thread (asyncio.to_thread): Reflex runs handlers on the
     # server's event loop, and a slow search over millions of rows must not stall every tab.

@@ -190,13 +190,6 @@ class SegmentBuilderState(KeysetPagerState, rx.State):
             return ""
         return f"{count} unfinished condition{'s are' if count > 1 else ' is'} left out until complete."
 
-    @rx.var
-    def range_label(self) -> str:
-        if not self.rows:
-            return "No rows"
-        first = self.page_index * get_settings().page_size + 1
-        return f"Rows {first:,}–{first + len(self.rows) - 1:,}"
-
     # -- opening the page ---------------------------------------------------------------------
 
     @rx.event

@@ -99,21 +99,22 @@ class TokenBucket:
     the long-run rate is exactly `rate`. `hold` moves the schedule past a given time (a
     provider's Retry-After applies to every call to it, not only to the one that got it)."""
 
-    def __init__(self, rate: float, burst: int = 1):
+    def __init__(self, rate: float, burst: int = 1, clock=time.monotonic, sleep=asyncio.sleep):
         self.interval = 1.0 / rate
         self.tolerance = (max(1, burst) - 1) * self.interval
         self.next_slot = 0.0
+        self.clock, self.sleep = clock, sleep
 
     def hold(self, until: float) -> None:
         self.next_slot = max(self.next_slot, until + self.tolerance)
 
     async def acquire(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         slot = max(self.next_slot, now)
         self.next_slot = slot + self.interval  # taken before any await: no two callers share a slot
         wait = slot - self.tolerance - now
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
 
 
 @dataclass

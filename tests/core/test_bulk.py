@@ -3,6 +3,8 @@ behave like Connection.execute, ids and indexes are handled for large loads."""
 
 from __future__ import annotations
 
+import gc
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -10,10 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from audiences_app.core.bulk import (
+    BULK_GC_THRESHOLD,
     analyze,
     bulk_insert,
     claim_next_id,
     ensure_indexes,
+    fewer_collections,
     indexes_deferred,
     reset_id_sequence,
 )
@@ -301,3 +305,26 @@ def test_ensure_indexes_restores_a_missing_foreign_key(engine, probe, child):
         conn.exec_driver_sql(f'ALTER TABLE {child.name} DROP CONSTRAINT "{child.name}_probe_id_fkey"')
     ensure_indexes(engine, child)
     assert foreign_keys(engine, child) == [["probe_id"]]
+
+
+def test_fewer_collections_holds_across_threads_and_restores_the_threshold_after_the_last_holder():
+    before = gc.get_threshold()
+    inside, release = threading.Event(), threading.Event()
+
+    def other_holder():
+        with fewer_collections():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_holder)
+    with fewer_collections():
+        assert gc.get_threshold() == (BULK_GC_THRESHOLD, *before[1:]) and gc.isenabled()
+        thread.start()
+        assert inside.wait(10)
+    assert gc.get_threshold()[0] == BULK_GC_THRESHOLD  # the other thread still holds it
+    release.set()
+    thread.join(10)
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a failed chunk")
+    assert gc.get_threshold() == before

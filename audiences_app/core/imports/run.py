@@ -24,6 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from audiences_app.core.bulk import fewer_collections
 from audiences_app.core.catalog import catalog
 from audiences_app.core.db import is_sqlite, write_transaction
 from audiences_app.core.exports import neutralize_formula
@@ -241,6 +242,11 @@ register(KIND, handle_import_items)
 
 
 def _apply_item(engine: Engine, item: ClaimedItem, owner: str) -> None:
+    with fewer_collections():
+        _apply_chunk(engine, item, owner)
+
+
+def _apply_chunk(engine: Engine, item: ClaimedItem, owner: str) -> None:
     params = item.params
     layout = FileLayout.from_params(params["layout"])
     try:
@@ -307,7 +313,7 @@ def dry_run(engine: Engine, workspace_id: int, plan: ImportPlan, *, samples: int
     the rejects it would produce are written there (when there are any) before the rollback.
     """
     total = ChunkOutcome()
-    with engine.connect() as conn:
+    with engine.connect() as conn, fewer_collections():
         if is_sqlite(conn):
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         transaction = conn.begin()

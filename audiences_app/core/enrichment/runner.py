@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -97,9 +97,11 @@ class TokenBucket:
     """`rate` calls a second with at most `burst` at once, as a schedule (GCRA): each caller
     takes the next free slot and sleeps until it, so sleeping late never loses a slot and
     the long-run rate is exactly `rate`. `hold` moves the schedule past a given time (a
-    provider's Retry-After applies to every call to it, not only to the one that got it)."""
+    provider's Retry-After applies to every call to it, not only to the one that got it).
+    `clock` and `sleep` are parameters so that tests can keep time themselves."""
 
-    def __init__(self, rate: float, burst: int = 1, clock=time.monotonic, sleep=asyncio.sleep):
+    def __init__(self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.interval = 1.0 / rate
         self.tolerance = (max(1, burst) - 1) * self.interval
         self.next_slot = 0.0

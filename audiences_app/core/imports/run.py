@@ -234,7 +234,8 @@ def _target(params: dict, workspace_id: int, run_id: int, samples: int = 0) -> I
 def handle_import_items(engine: Engine, items: list[ClaimedItem], owner: str) -> None:
     """The run-kind handler: apply each claimed chunk and settle it in the same transaction."""
     for position, item in enumerate(items):
-        _apply_item(engine, item, owner)
+        with fewer_collections():
+            _apply_item(engine, item, owner)
         renew_leases(engine, owner=owner, item_ids=[i.id for i in items[position + 1:]])
 
 
@@ -242,11 +243,6 @@ register(KIND, handle_import_items)
 
 
 def _apply_item(engine: Engine, item: ClaimedItem, owner: str) -> None:
-    with fewer_collections():
-        _apply_chunk(engine, item, owner)
-
-
-def _apply_chunk(engine: Engine, item: ClaimedItem, owner: str) -> None:
     params = item.params
     layout = FileLayout.from_params(params["layout"])
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -42,6 +43,23 @@ def test_demo_then_stats_json_counts_each_entity(run):
     result = run("stats", "--json")
     assert result.exit_code == 0
     assert json.loads(result.output) == {"workspace": "demo", "companies": 60, "people": 150}
+
+
+def test_the_demo_history_ends_today_unless_an_epoch_is_given(run):
+    recent = json.dumps({"field": "created_at", "op": "within_last", "value": {"amount": 30, "unit": "day"}})
+    future = json.dumps({"field": "created_at", "op": "after", "value": datetime.now(UTC).date().isoformat()})
+    assert run("demo", "--companies", "300", "--people", "0").exit_code == 0
+    count = json.loads(run("segment", "count", "--entity", "companies", "--filter", recent, "--json").output)["count"]
+    assert 0 < count < 300  # the newest demo companies were created in the last 30 days
+    assert json.loads(run("segment", "count", "--entity", "companies", "--filter", future, "--json").output)["count"] == 0
+    today = datetime.now(UTC).date().isoformat()
+    now = run("segment", "count", "--entity", "companies", "--filter", recent, "--json", "--as-of", today)
+    assert run("demo", "--workspace", "old", "--companies", "300", "--people", "0", "--epoch", "2026-01-01").exit_code == 0
+    old = run("segment", "count", "--workspace", "old", "--entity", "companies", "--filter", recent, "--json",
+              "--as-of", "2026-01-01")
+    assert json.loads(old.output)["count"] == json.loads(now.output)["count"]  # the same history, ending earlier
+    bad = run("demo", "--workspace", "bad", "--epoch", "yesterday")
+    assert bad.exit_code == 2 and "--epoch" in bad.output
 
 
 def test_demo_if_empty_leaves_a_loaded_workspace_alone(run):

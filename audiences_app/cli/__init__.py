@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 
 import click
 
@@ -58,11 +59,15 @@ def db_upgrade(ctx: Context) -> None:
 @click.option("--companies", type=click.IntRange(0), default=20_000, show_default=True)
 @click.option("--people", type=click.IntRange(0), default=60_000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--epoch", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Day the demo history ends (UTC midnight); default: today, so recent-date filters find records.")
 @click.option("--workspace", default=None, help="Workspace slug (default: AUDIENCES_WORKSPACE).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the workspace already has records.")
 @pass_context
-def demo(ctx: Context, companies: int, people: int, seed: int, workspace: str | None, if_empty: bool) -> None:
-    """Generate a deterministic, realistic demo workspace through the bulk path."""
+def demo(ctx: Context, companies: int, people: int, seed: int, epoch: datetime | None, workspace: str | None,
+         if_empty: bool) -> None:
+    """Generate a deterministic, realistic demo workspace through the bulk path: the same seed,
+    sizes and --epoch give the same records; its two years of history end at --epoch."""
     from audiences_app.core.demo import DemoWorkspaceNotEmpty, load_demo
     from audiences_app.core.migrate import upgrade
     from audiences_app.core.records import entity_counts
@@ -82,7 +87,7 @@ def demo(ctx: Context, companies: int, people: int, seed: int, workspace: str | 
 
     try:
         report = load_demo(ctx.engine, workspace_slug=slug, companies=companies, people=people,
-                           seed=seed, progress=progress)
+                           seed=seed, epoch=epoch or _today(), progress=progress)
     except DemoWorkspaceNotEmpty as exc:
         raise click.ClickException(f"{exc} (use another --workspace, or --if-empty)") from None
     click.echo(
@@ -111,6 +116,11 @@ def stats(ctx: Context, workspace: str | None, as_json: bool) -> None:
         click.echo()
     else:
         click.echo(f"{slug}: {_counts_line(counts)}")
+
+
+def _today() -> datetime:
+    """Midnight UTC of today, naive: the default end of the demo's history."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
 
 
 def _counts_line(counts: dict[str, int]) -> str:

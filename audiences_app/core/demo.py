@@ -11,7 +11,10 @@ follows each chunk in a few set-based statements (`text_search.batched`).
 Determinism: the same seed, sizes and CHUNK_ROWS give the same values on every machine and
 backend (with the same numpy). Every chunk draws from its own generator, seeded with (seed,
 stream, chunk number), and no value depends on the clock: timestamps are spread over the
-two years before DEMO_EPOCH. Ids are the next free ones of the database, so they differ.
+two years before `epoch` (DEMO_EPOCH unless given). Another epoch moves every time by the
+same amount (and founding years by whole years); the CLI passes the load day, so that "created
+in the last 30 days" finds the newest demo records. Ids are the next free ones of the
+database, so they differ.
 
 Identity keys are unique by construction, never by retrying: a company's domain label is a
 bijection of its index (see `_CompanyNames`), and phone numbers, LinkedIn slugs and CRM ids
@@ -31,7 +34,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from math import gcd
 
@@ -53,7 +56,7 @@ from audiences_app.core.models import Company, CompanyTag, FieldDef, Person, Per
 from audiences_app.core.workspaces import ensure_workspace
 
 DEMO_EPOCH = datetime(2026, 1, 1)
-"""Demo records are created during the two years before this instant (UTC)."""
+"""The default epoch: demo records are created during the two years before it (naive UTC)."""
 HISTORY = timedelta(days=730)
 CHUNK_ROWS = 50_000
 """Rows per write transaction; also the unit each chunk's random generator covers."""
@@ -510,6 +513,7 @@ def load_demo(
     companies: int,
     people: int,
     seed: int = 42,
+    epoch: datetime = DEMO_EPOCH,
     progress: Progress | None = None,
 ) -> DemoReport:
     """Create (or reuse an empty) workspace and load a demo data set into it.
@@ -519,23 +523,25 @@ def load_demo(
     called after every committed chunk ("companies", "people") and, when the tables were
     empty and their indexes were deferred (see `indexes_deferred`), after each index or key
     rebuilt ("indexes"). Raises DemoWorkspaceNotEmpty if the workspace already holds
-    companies or people.
+    companies or people. Every timestamp falls in the two years before `epoch` (naive UTC).
     """
     if companies < 0 or people < 0:
         raise ValueError("companies and people must be zero or more")
     if people and not companies:
         raise ValueError("demo people belong to companies: ask for at least one company")
+    if epoch.tzinfo is not None:
+        epoch = epoch.astimezone(UTC).replace(tzinfo=None)
     started = time.perf_counter()
     with write_transaction(engine) as conn:
         workspace_id = ensure_workspace(conn, workspace_slug)
         _refuse_if_not_empty(conn, workspace_id, workspace_slug)
         tag_ids = _ensure_tags(conn, workspace_id)
-        _ensure_custom_fields(conn, workspace_id)
+        _ensure_custom_fields(conn, workspace_id, epoch)
 
     tables = [Company.__table__, CompanyTag.__table__, Person.__table__, PersonTag.__table__]
     for table in tables:
         ensure_indexes(engine, table)  # in case an earlier load was interrupted
-    plan = _DemoPlan(seed, companies, people)
+    plan = _DemoPlan(seed, companies, people, epoch)
     rebuilt = 0
 
     def index_rebuilt(_name: str) -> None:
@@ -638,7 +644,7 @@ def _ensure_tags(conn: Connection, workspace_id: int) -> dict[str, int]:
     return {name: existing[name] for name, *_ in TAGS}
 
 
-def _ensure_custom_fields(conn: Connection, workspace_id: int) -> None:
+def _ensure_custom_fields(conn: Connection, workspace_id: int, epoch: datetime) -> None:
     table = FieldDef.__table__
     existing = {
         (row.entity, row.key)
@@ -649,7 +655,7 @@ def _ensure_custom_fields(conn: Connection, workspace_id: int) -> None:
     rows = [
         {"workspace_id": workspace_id, "entity": entity, "key": key, "label": label,
          "type": type_, "source": "custom", "description": description,
-         "is_core": False, "hidden": False, "created_at": DEMO_EPOCH}
+         "is_core": False, "hidden": False, "created_at": epoch}
         for entity, key, label, type_, description in CUSTOM_FIELDS
         if (entity, key) not in existing
     ]  # fmt: skip
@@ -760,7 +766,6 @@ _TITLE_COUNT = np.array([len(t) for t in _TITLES])
 _TITLE_START = np.concatenate([[0], np.cumsum(_TITLE_COUNT)[:-1]])
 _TITLE_NAMES = np.array([t for titles in _TITLES for t in titles], dtype=object)
 
-_EPOCH = np.datetime64(DEMO_EPOCH, "s")
 _HISTORY_SECONDS = int(HISTORY.total_seconds())
 
 
@@ -845,9 +850,9 @@ def _without(values: list, mask: np.ndarray) -> list:
     return values
 
 
-def _datetimes(seconds: np.ndarray) -> list[datetime]:
-    """Naive datetimes at `seconds` (ints) after the start of the demo history."""
-    return (_EPOCH - _HISTORY_SECONDS + seconds.astype("timedelta64[s]")).tolist()
+def _datetimes(epoch: np.datetime64, seconds: np.ndarray) -> list[datetime]:
+    """Naive datetimes at `seconds` (ints) after the start of the history that ends at `epoch`."""
+    return (epoch - _HISTORY_SECONDS + seconds.astype("timedelta64[s]")).tolist()
 
 
 def _recent_offsets(rng: np.random.Generator, n: int, earliest: np.ndarray | int = 0) -> np.ndarray:
@@ -879,8 +884,9 @@ class _DemoPlan:
     about 40 bytes, so 1M companies cost 40 MB, while rows exist one chunk at a time.
     """
 
-    def __init__(self, seed: int, companies: int, people: int):
+    def __init__(self, seed: int, companies: int, people: int, epoch: datetime = DEMO_EPOCH):
         self.seed, self.companies, self.people = seed, companies, people
+        self.epoch, self.year = np.datetime64(epoch, "s"), epoch.year
         setup = _rng(seed, 0, 0)
         self.names = _CompanyNames(companies, setup)
         self.company_crm = _affine_bijection(2**48, setup)
@@ -928,7 +934,7 @@ class _DemoPlan:
         revenue_per_head = rng.lognormal(np.log(150_000), 0.6, n)
         revenue = (np.rint(size * revenue_per_head / 10_000) * 10_000).astype(np.int64)
         age = np.rint(rng.lognormal(np.log(6) + 0.22 * np.log(size), 0.8)).astype(np.int64)
-        founded = np.clip(DEMO_EPOCH.year - 1 - age, 1900, DEMO_EPOCH.year - 1)
+        founded = np.clip(self.year - 1 - age, 1900, self.year - 1)
         created = _recent_offsets(rng, n)
         updated = _later(rng, created)
 
@@ -976,9 +982,9 @@ class _DemoPlan:
             _missing(descriptions, rng, 0.12),
             _missing(crm_ids, rng, 0.70),
             repeat("demo", n),
-            _datetimes(created),
-            _datetimes(updated),
-            _company_attributes(rng, n, size, founded),
+            _datetimes(self.epoch, created),
+            _datetimes(self.epoch, updated),
+            _company_attributes(rng, n, size, self.year - founded),
         ]
 
     # ------------------------------------------------------------------ people
@@ -1062,9 +1068,9 @@ class _DemoPlan:
             _missing(_CITY_NAME[city].tolist(), rng, 0.12),
             _missing([f"003{c:012X}" for c in crm.tolist()], rng, 0.75),
             repeat("demo", n),
-            _datetimes(created),
-            _datetimes(updated),
-            _person_attributes(rng, n),
+            _datetimes(self.epoch, created),
+            _datetimes(self.epoch, updated),
+            _person_attributes(rng, n, self.epoch),
         ], tags
 
     def _emails(self, firsts: list[str], lasts: list[str], domains: list[str], companies: list[int]) -> list[str]:
@@ -1168,9 +1174,8 @@ _TAG_BIT = {name: bit for bit, (name, *_) in enumerate(TAGS)}
 _NO_ATTRIBUTES: dict = {}
 
 
-def _company_attributes(rng: np.random.Generator, n: int, size: np.ndarray, founded: np.ndarray) -> list[dict]:
+def _company_attributes(rng: np.random.Generator, n: int, size: np.ndarray, age: np.ndarray) -> list[dict]:
     """Custom fields for some companies: funding stage, tech stack, NPS."""
-    age = DEMO_EPOCH.year - founded
     stage = np.clip((age // 3) + rng.integers(-1, 2, n), 0, len(FUNDING_STAGES) - 2)
     stage = np.where(size >= 5_000, len(FUNDING_STAGES) - 1, stage)
     has_stage = (rng.random(n) < 0.35).tolist()
@@ -1196,14 +1201,14 @@ def _company_attributes(rng: np.random.Generator, n: int, size: np.ndarray, foun
     return rows
 
 
-def _person_attributes(rng: np.random.Generator, n: int) -> list[dict]:
+def _person_attributes(rng: np.random.Generator, n: int, epoch: np.datetime64) -> list[dict]:
     """Custom fields for some people: lead score, last contacted day, newsletter opt-in."""
     has_score = (rng.random(n) < 0.25).tolist()
     has_contact = (rng.random(n) < 0.20).tolist()
     has_opt_in = (rng.random(n) < 0.15).tolist()
     score = np.clip(np.rint(rng.beta(2, 3, n) * 100), 0, 100).astype(int).tolist()
     days_ago = rng.integers(1, 181, n)
-    contacted = np.datetime_as_string(_EPOCH.astype("datetime64[D]") - days_ago).tolist()
+    contacted = np.datetime_as_string(epoch.astype("datetime64[D]") - days_ago).tolist()
     opt_in = (rng.random(n) < 0.4).tolist()
     rows = []
     for i in range(n):

@@ -7,6 +7,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -38,13 +39,14 @@ class Loaded:
     progress: list[tuple[str, int, int]]
 
 
-def load(engine, *, seed: int = 7, companies: int = COMPANIES, people: int = PEOPLE, slug: str | None = None):
+def load(engine, *, seed: int = 7, companies: int = COMPANIES, people: int = PEOPLE, slug: str | None = None,
+         epoch: datetime = DEMO_EPOCH):
     calls: list[tuple[str, int, int]] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(demo, "CHUNK_ROWS", CHUNK)
         report = load_demo(
             engine, workspace_slug=slug or f"demo-{uuid.uuid4().hex[:8]}", companies=companies,
-            people=people, seed=seed, progress=lambda *call: calls.append(call),
+            people=people, seed=seed, epoch=epoch, progress=lambda *call: calls.append(call),
         )  # fmt: skip
     return Loaded(engine, report, calls)
 
@@ -108,6 +110,25 @@ def test_timestamps_do_not_depend_on_the_clock(loaded):
     created = [r.created_at for r in companies_of(loaded, COMPANY.c.created_at)]
     created += [r.created_at for r in people_of(loaded, PERSON.c.created_at)]
     assert DEMO_EPOCH - HISTORY <= min(created) and max(created) < DEMO_EPOCH
+
+
+def test_another_epoch_moves_every_time_by_the_same_amount_and_nothing_else(engine, loaded):
+    later = load(engine, epoch=datetime(2027, 3, 1, tzinfo=UTC))  # an aware epoch is read in UTC
+    shift = datetime(2027, 3, 1) - DEMO_EPOCH
+    columns = (COMPANY.c.domain, COMPANY.c.name, COMPANY.c.created_at, COMPANY.c.updated_at, COMPANY.c.founded_year)
+    before = {r.domain: r for r in companies_of(loaded, *columns)}
+    after = {r.domain: r for r in companies_of(later, *columns)}
+    assert before.keys() == after.keys()
+    for domain, old in before.items():
+        new = after[domain]
+        assert (new.name, new.created_at - old.created_at, new.updated_at - old.updated_at) == (old.name, shift, shift)
+        if old.founded_year is None or old.founded_year > 1900:  # 1900 is the floor: older ones stay there
+            assert new.founded_year == (None if old.founded_year is None else old.founded_year + 1)
+    contacted = {r.email: r.attributes.get("last_contacted") for r in people_of(loaded, PERSON.c.email, PERSON.c.attributes)}
+    for row in people_of(later, PERSON.c.email, PERSON.c.attributes):
+        if contacted[row.email] is not None:
+            moved = date.fromisoformat(row.attributes["last_contacted"]) - date.fromisoformat(contacted[row.email])
+            assert moved == shift
 
 
 # ----------------------------------------------------------------------------- counts

@@ -77,7 +77,7 @@ def app_url(tmp_path_factory) -> str:
     }
     subprocess.run(
         [sys.executable, "-m", "audiences_app", "demo", "--companies", str(DEMO_COMPANIES),
-         "--people", str(DEMO_PEOPLE), "--seed", "7"],
+         "--people", str(DEMO_PEOPLE), "--seed", "7", "--epoch", "2026-01-01"],  # the same data every day
         cwd=ROOT, env=env, check=True, capture_output=True,
     )
     log = workdir / "app.log"

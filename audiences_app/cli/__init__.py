@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
@@ -120,7 +120,9 @@ def stats(ctx: Context, workspace: str | None, as_json: bool) -> None:
 
 def _today() -> datetime:
     """Midnight UTC of today, naive: the default end of the demo's history."""
-    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    from audiences_app.core.models import utcnow
+
+    return utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _counts_line(counts: dict[str, int]) -> str:

@@ -32,7 +32,7 @@ import gc
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -42,6 +42,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropIndex
 
 from audiences_app.core import text_search
 from audiences_app.core.db import is_sqlite, write_transaction
+from audiences_app.core.models import naive_utc
 
 DEFAULT_CHUNK_ROWS = 10_000
 """Rows handed to the driver at a time: large enough to amortize the call, small enough that
@@ -189,9 +190,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def _naive_utc(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return naive_utc(value) if isinstance(value, datetime) else value
 
 
 def _sqlite_datetime(processor: Encoder | None) -> Encoder:

@@ -34,7 +34,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import repeat
 from math import gcd
 
@@ -52,7 +52,7 @@ from audiences_app.core.bulk import (
     reset_id_sequence,
 )
 from audiences_app.core.db import write_transaction
-from audiences_app.core.models import Company, CompanyTag, FieldDef, Person, PersonTag, Tag
+from audiences_app.core.models import Company, CompanyTag, FieldDef, Person, PersonTag, Tag, naive_utc
 from audiences_app.core.workspaces import ensure_workspace
 
 DEMO_EPOCH = datetime(2026, 1, 1)
@@ -529,8 +529,7 @@ def load_demo(
         raise ValueError("companies and people must be zero or more")
     if people and not companies:
         raise ValueError("demo people belong to companies: ask for at least one company")
-    if epoch.tzinfo is not None:
-        epoch = epoch.astimezone(UTC).replace(tzinfo=None)
+    epoch = naive_utc(epoch)
     started = time.perf_counter()
     with write_transaction(engine) as conn:
         workspace_id = ensure_workspace(conn, workspace_slug)
@@ -884,7 +883,7 @@ class _DemoPlan:
     about 40 bytes, so 1M companies cost 40 MB, while rows exist one chunk at a time.
     """
 
-    def __init__(self, seed: int, companies: int, people: int, epoch: datetime = DEMO_EPOCH):
+    def __init__(self, seed: int, companies: int, people: int, epoch: datetime):
         self.seed, self.companies, self.people = seed, companies, people
         self.epoch, self.year = np.datetime64(epoch, "s"), epoch.year
         setup = _rng(seed, 0, 0)

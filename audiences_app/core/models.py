@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """`moment` as the tables store it: naive UTC (a naive moment is taken to be UTC already)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
 def _id() -> Any:
     return Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
 

@@ -387,7 +387,7 @@ def test_domain_labels_stay_unique_past_the_word_grid():
 
 
 def test_industries_and_countries_are_skewed():
-    plan = demo._DemoPlan(3, 20_000, 0)
+    plan = demo._DemoPlan(3, 20_000, 0, DEMO_EPOCH)
     columns = dict(zip(demo.COMPANY_COLUMNS, plan.company_columns(0, 20_000)))
     industries = collections.Counter(i for i in columns["industry"] if i)
     countries = collections.Counter(c for c in columns["country"] if c)

@@ -28,14 +28,14 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
-from audiences_app.core.models import utcnow
+from audiences_app.core.models import naive_utc, utcnow
 from audiences_app.core.segments.fields import Field, SqlTarget, fold
 from audiences_app.core.text_search import like_pattern
 
@@ -185,9 +185,7 @@ def clock(as_of: datetime | date | None) -> datetime:
         return utcnow()
     if not isinstance(as_of, datetime):
         return datetime.combine(as_of, time())
-    if as_of.tzinfo is not None:
-        return as_of.astimezone(UTC).replace(tzinfo=None)
-    return as_of
+    return naive_utc(as_of)
 
 
 def _day(field: Field, day: date) -> Any:
